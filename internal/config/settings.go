@@ -159,7 +159,7 @@ func Settings() []Setting {
 		{Name: EnvEventHubConsumerGroup, Default: DefaultConsumerGroup, Scope: ScopeBinding, Group: "Event Hub trigger", Sample: DefaultConsumerGroup,
 			Description: "Consumer group dedicated to Tenantwatch."},
 		{Name: EnvEventHubConnection, Default: "", Scope: ScopeBinding, Group: "Event Hub trigger", Secret: true,
-			Sample: "Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;",
+			Sample:      "Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;",
 			Description: "Event Hubs connection string (listen rights). In Azure prefer the identity form below."},
 		{Name: EnvEventHubNamespace, Default: "", Scope: ScopeBinding, Group: "Event Hub trigger",
 			Description: "Identity form: `<namespace>.servicebus.windows.net`. Needs *Azure Event Hubs Data Receiver*."},
