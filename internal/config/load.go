@@ -1,0 +1,172 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/internal/alert"
+	"github.com/tenantwatch/tenantwatch/internal/baseline"
+	"github.com/tenantwatch/tenantwatch/internal/detect"
+)
+
+// Config is everything the handler reads from its environment, parsed.
+type Config struct {
+	// Port is FUNCTIONS_CUSTOMHANDLER_PORT; empty outside the host.
+	Port    string
+	Policy  detect.Policy
+	Storage baseline.Config
+	// Webhook is the delivery target; Webhook.URL is zero when no
+	// ALERT_WEBHOOK_URL is set, and alerts are then logged.
+	Webhook       alert.Config
+	HasWebhook    bool
+	RetrySchedule []time.Duration
+	MaxPerHour    int
+	Lease         time.Duration
+	LogLevel      slog.Level
+}
+
+// Load reads and validates every setting, reporting every problem at once.
+// Errors name the setting, never its value when the setting is a secret.
+func Load(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	bad := func(name string, err error) {
+		errs = append(errs, fmt.Errorf("%s: %w", name, err))
+	}
+	c := Config{Port: get(EnvPort, ""), Policy: detect.DefaultPolicy()}
+
+	if c.Port != "" {
+		if n, err := strconv.Atoi(c.Port); err != nil || n < 1 || n > 65535 {
+			bad(EnvPort, fmt.Errorf("%q is not a TCP port", c.Port))
+		}
+	}
+	c.Policy.Categories = detect.ParseList(get(EnvSignInCategories, DefaultCategories))
+	c.Policy.Direction = detect.DirectionFilter(strings.ToLower(get(EnvDirection, DefaultDirection)))
+	durations := []struct {
+		name, def string
+		dst       *time.Duration
+	}{
+		{EnvBaselineWindow, DefaultBaseline, &c.Policy.BaselineWindow},
+		{EnvNoveltyWindow, DefaultNovelty, &c.Policy.NoveltyWindow},
+		{EnvLearningPeriod, get(EnvBaselineWindow, DefaultBaseline), &c.Policy.LearningPeriod},
+		{EnvAlertLease, DefaultAlertLease, &c.Lease},
+	}
+	for _, d := range durations {
+		v, err := ParseDuration(get(d.name, d.def))
+		if err != nil {
+			bad(d.name, err)
+			continue
+		}
+		*d.dst = v
+	}
+	var err error
+	if c.Policy.Risk, err = detect.ParseRiskLevels(getenv(EnvAlertRiskLevels)); err != nil {
+		bad(EnvAlertRiskLevels, err)
+	}
+	c.Policy.Allowed = detect.ParseList(getenv(EnvAllowedTenants))
+	if err := c.Policy.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("detection settings: %w", err))
+	}
+	if c.Lease <= 0 {
+		bad(EnvAlertLease, errors.New("must be positive"))
+	}
+
+	// Storage.
+	conn, err := baseline.ResolveConnection(getenv)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	create, err := parseBool(get(EnvCreateTables, "true"))
+	if err != nil {
+		bad(EnvCreateTables, err)
+	}
+	c.Storage = baseline.Config{
+		Connection:    conn,
+		BaselineTable: get(EnvBaselineTable, DefaultBaselineTable),
+		AlertsTable:   get(EnvAlertsTable, DefaultAlertsTable),
+		CreateTables:  create,
+	}
+	if err := c.Storage.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+
+	// Alerts.
+	c.Webhook = alert.Config{Format: alert.Format(strings.ToLower(get(EnvWebhookFormat, DefaultFormat))), Secrets: getenv(EnvWebhookSecret)}
+	if raw := strings.TrimSpace(getenv(EnvWebhookURL)); raw != "" {
+		u, err := alert.ParseWebhookURL(raw)
+		if err != nil {
+			bad(EnvWebhookURL, err)
+		}
+		c.Webhook.URL, c.HasWebhook = u, err == nil
+	}
+	if err := c.Webhook.Validate(); err != nil && c.HasWebhook {
+		errs = append(errs, err)
+	} else if c.Webhook.Format != alert.FormatJSON && c.Webhook.Format != alert.FormatTeams {
+		bad(EnvWebhookFormat, fmt.Errorf("%q: want json or teams", truncate(string(c.Webhook.Format), 20)))
+	}
+	if !c.HasWebhook && strings.TrimSpace(c.Webhook.Secrets) != "" {
+		if _, err := alert.ParseSecrets(c.Webhook.Secrets); err != nil {
+			bad(EnvWebhookSecret, err)
+		}
+	}
+	if c.RetrySchedule, err = alert.ParseRetrySchedule(get(EnvRetrySchedule, DefaultRetrySchedule)); err != nil {
+		bad(EnvRetrySchedule, err)
+	}
+	if c.MaxPerHour, err = strconv.Atoi(get(EnvMaxPerHour, DefaultMaxPerHour)); err != nil || c.MaxPerHour < 0 {
+		bad(EnvMaxPerHour, errors.New("want a whole number ≥ 0"))
+	}
+
+	// Runtime.
+	if err := c.LogLevel.UnmarshalText([]byte(get(EnvLogLevel, "info"))); err != nil {
+		bad(EnvLogLevel, errors.New("want debug, info, warn or error"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// ParseDuration accepts Go duration syntax ("36h", "90m") and whole days,
+// alone or leading ("14d", "1d12h"); "0" is zero.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.ParseUint(s[:i], 10, 16)
+		if err != nil {
+			return 0, fmt.Errorf("%q: want a Go duration such as 36h or whole days such as 14d", truncate(s, 20))
+		}
+		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
+		if s == "" {
+			return days, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q: want a Go duration such as 36h or whole days such as 14d", truncate(s, 20))
+	}
+	return days + d, nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "true", "1", "yes":
+		return true, nil
+	case "false", "0", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q: want true or false", truncate(s, 20))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
