@@ -143,7 +143,7 @@ func runOutbox(t *testing.T, h *hostsim.Handler) hostsim.Reply {
 // signIn is a successful sign-in record in the diagnostic-settings shape.
 type signIn struct {
 	id, user, home, resource, risk string
-	at                                time.Time
+	at                             time.Time
 }
 
 func (s signIn) record() map[string]any {
