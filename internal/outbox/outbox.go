@@ -79,7 +79,9 @@ func (o *Outbox) Deliver(ctx context.Context, a baseline.Alert) error {
 		log.Error("alert failed: stored payload unreadable", "err", err)
 		return o.record(ctx, leased)
 	}
-	res := o.Notifier.Send(ctx, env, now)
+	// Delays count from the attempt itself, not from when it was leased.
+	attemptAt := o.now()
+	res := o.Notifier.Send(ctx, env, attemptAt)
 	o.hit(FailAfterPost)
 
 	leased.Attempts++
@@ -90,7 +92,7 @@ func (o *Outbox) Deliver(ctx context.Context, a baseline.Alert) error {
 		log.Info("alert delivered", "attempts", leased.Attempts, "status", res.Status)
 	case res.Retry:
 		leased.LastError = errText(res.Err)
-		next, more := alert.NextAttempt(leased.Attempts, o.Schedule, now, res.RetryAfter, o.rand())
+		next, more := alert.NextAttempt(leased.Attempts, o.Schedule, attemptAt, res.RetryAfter, o.rand())
 		if more {
 			leased.NextAttemptAt = next
 			log.Warn("alert delivery failed; will retry", "attempts", leased.Attempts, "status", res.Status, "nextAttemptAt", next, "err", res.Err)
