@@ -466,3 +466,23 @@ func tail(s string, n int) string {
 	}
 	return s[len(s)-n:]
 }
+
+func TestAnEntityStorageRejectsIsSkippedAndTheRestProcessed(t *testing.T) {
+	rx, env := webhookEnv(t, nil)
+	h := start(t, merge(env, tables()))
+	at := time.Now().Add(-time.Minute)
+	huge := strings.Repeat("x", 3000) + "@contoso.example" // over the 1 KiB key limit
+	r := send(t, h, []string{body(
+		signIn{user: huge, home: ours, resource: theirs, risk: "high", at: at},
+		signIn{user: "fine@contoso.example", home: ours, resource: theirs, risk: "high", at: at},
+	)})
+	if !r.OK() {
+		t.Fatalf("one entity's content failed the batch (it would be re-sent forever): %d %v", r.Status, r.Logs)
+	}
+	if got := rx.DeliveredIDs(); len(got) != 1 {
+		t.Errorf("%d alerts; want 1 for the good record", len(got))
+	}
+	if !strings.Contains(h.Logs(), "rejected by storage") {
+		t.Error("the rejected sighting was not logged")
+	}
+}
