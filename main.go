@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -251,16 +252,16 @@ func failpoints(spec string, stderr io.Writer) func(string) {
 }
 
 func testAlert(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := config.Load(getenv)
+	webhook, hasURL, err := config.LoadWebhook(getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "invalid configuration:\n"+indent(err.Error()))
 		return 2
 	}
-	logger := newLogger(stderr, cfg.LogLevel)
+	logger := newLogger(stderr, slog.LevelInfo)
 	env := testEnvelope(time.Now())
 	var res alert.Result
-	if cfg.HasWebhook {
-		n, err := alert.NewNotifier(cfg.Webhook, nil, logger)
+	if hasURL {
+		n, err := alert.NewNotifier(webhook, nil, logger)
 		if err != nil {
 			fmt.Fprintln(stderr, "webhook:", err)
 			return 2
@@ -274,20 +275,8 @@ func testAlert(ctx context.Context, getenv func(string) string, stdout, stderr i
 		fmt.Fprintf(stderr, "test alert %s NOT delivered (status %d): %v\n", env.Data.AlertID, res.Status, res.Err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "test alert %s delivered (status %d, format %s)\n", env.Data.AlertID, res.Status, cfg.Webhook.Format)
+	fmt.Fprintf(stdout, "test alert %s delivered (status %d, format %s)\n", env.Data.AlertID, res.Status, webhook.Format)
 	return 0
-}
-
-func indent(s string) string {
-	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // testEnvelope is a clearly marked sample alert. Its id is new on every
@@ -310,4 +299,17 @@ func testEnvelope(now time.Time) alert.Envelope {
 		RiskEventTypes: []string{"unfamiliarFeatures"}, CrossTenantAccessType: "b2bCollaboration",
 		EpisodeID: now, EpisodeStart: now,
 	}}
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

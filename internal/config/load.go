@@ -81,9 +81,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	// Storage.
-	conn, err := baseline.ResolveConnection(getenv)
-	if err != nil {
-		errs = append(errs, err)
+	conn, connErr := baseline.ResolveConnection(getenv)
+	if connErr != nil {
+		errs = append(errs, connErr)
 	}
 	create, err := parseBool(get(EnvCreateTables, "true"))
 	if err != nil {
@@ -95,29 +95,19 @@ func Load(getenv func(string) string) (Config, error) {
 		AlertsTable:   get(EnvAlertsTable, DefaultAlertsTable),
 		CreateTables:  create,
 	}
-	if err := c.Storage.Validate(); err != nil {
-		errs = append(errs, err)
+	check := c.Storage
+	if connErr != nil {
+		// The connection's problem is reported above; check the rest alone.
+		check.Connection = baseline.Connection{TableServiceURL: "https://account.table.core.windows.net"}
+	}
+	if err := check.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%s, %s: %w", EnvBaselineTable, EnvAlertsTable, err))
 	}
 
 	// Alerts.
-	c.Webhook = alert.Config{Format: alert.Format(strings.ToLower(get(EnvWebhookFormat, DefaultFormat))), Secrets: getenv(EnvWebhookSecret)}
-	if raw := strings.TrimSpace(getenv(EnvWebhookURL)); raw != "" {
-		u, err := alert.ParseWebhookURL(raw)
-		if err != nil {
-			bad(EnvWebhookURL, err)
-		}
-		c.Webhook.URL, c.HasWebhook = u, err == nil
-	}
-	if err := c.Webhook.Validate(); err != nil && c.HasWebhook {
-		errs = append(errs, err)
-	} else if c.Webhook.Format != alert.FormatJSON && c.Webhook.Format != alert.FormatTeams {
-		bad(EnvWebhookFormat, fmt.Errorf("%q: want json or teams", truncate(string(c.Webhook.Format), 20)))
-	}
-	if !c.HasWebhook && strings.TrimSpace(c.Webhook.Secrets) != "" {
-		if _, err := alert.ParseSecrets(c.Webhook.Secrets); err != nil {
-			bad(EnvWebhookSecret, err)
-		}
-	}
+	var werrs []error
+	c.Webhook, c.HasWebhook, werrs = loadWebhook(getenv)
+	errs = append(errs, werrs...)
 	if c.RetrySchedule, err = alert.ParseRetrySchedule(get(EnvRetrySchedule, DefaultRetrySchedule)); err != nil {
 		bad(EnvRetrySchedule, err)
 	}
@@ -130,6 +120,59 @@ func Load(getenv func(string) string) (Config, error) {
 		bad(EnvLogLevel, errors.New("want debug, info, warn or error"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// LoadWebhook reads only the webhook settings, for commands that deliver
+// a message without touching storage (test-alert).
+func LoadWebhook(getenv func(string) string) (alert.Config, bool, error) {
+	c, ok, errs := loadWebhook(getenv)
+	return c, ok, errors.Join(errs...)
+}
+
+func loadWebhook(getenv func(string) string) (alert.Config, bool, []error) {
+	var errs []error
+	bad := func(name string, err error) {
+		errs = append(errs, fmt.Errorf("%s: %w", name, err))
+	}
+	for _, s := range Settings() {
+		if s.Secret && unresolvedKeyVaultRef(getenv(s.Name)) {
+			bad(s.Name, errors.New("holds an unresolved Key Vault reference: grant the app's identity (keyVaultReferenceIdentity) Key Vault Secrets User on the vault and check the secret exists"))
+		}
+	}
+	format := strings.ToLower(strings.TrimSpace(getenv(EnvWebhookFormat)))
+	if format == "" {
+		format = DefaultFormat
+	}
+	c := alert.Config{Format: alert.Format(format), Secrets: getenv(EnvWebhookSecret)}
+	hasURL := false
+	if raw := strings.TrimSpace(getenv(EnvWebhookURL)); raw != "" && !unresolvedKeyVaultRef(raw) {
+		u, err := alert.ParseWebhookURL(raw)
+		if err != nil {
+			bad(EnvWebhookURL, err)
+		}
+		c.URL, hasURL = u, err == nil
+	}
+	if c.Format != alert.FormatJSON && c.Format != alert.FormatTeams {
+		bad(EnvWebhookFormat, fmt.Errorf("%q: want json or teams", truncate(format, 20)))
+	}
+	if strings.TrimSpace(c.Secrets) != "" && !unresolvedKeyVaultRef(c.Secrets) {
+		if _, err := alert.ParseSecrets(c.Secrets); err != nil {
+			bad(EnvWebhookSecret, err)
+		}
+	}
+	if hasURL && len(errs) == 0 {
+		// What remains are combinations, such as a signing secret for Teams.
+		if err := c.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("webhook settings: %w", err))
+		}
+	}
+	return c, hasURL && len(errs) == 0, errs
+}
+
+// unresolvedKeyVaultRef recognises an app setting the platform could not
+// resolve: it then reaches the process as the reference's own text.
+func unresolvedKeyVaultRef(v string) bool {
+	return strings.HasPrefix(strings.TrimSpace(v), "@Microsoft.KeyVault(")
 }
 
 // ParseDuration accepts Go duration syntax ("36h", "90m") and whole days,

@@ -176,3 +176,30 @@ func TestSettingsAreUniqueAndDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadNamesWebhookProblemsWhenTheURLIsGood(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		EnvBaselineStorage: devStorage,
+		EnvWebhookURL:      "https://hooks.example.com/x",
+		EnvWebhookSecret:   "whsec_%%%notbase64SECRETVALUE",
+		EnvWebhookFormat:   "xml",
+	}))
+	if err == nil || !strings.Contains(err.Error(), EnvWebhookSecret) || !strings.Contains(err.Error(), "xml") || strings.Contains(err.Error(), "SECRETVALUE") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLoadRecognisesAnUnresolvedKeyVaultReference(t *testing.T) {
+	ref := "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/alert-webhook-url/)"
+	_, err := Load(env(map[string]string{EnvBaselineStorage: devStorage, EnvWebhookURL: ref}))
+	if err == nil || !strings.Contains(err.Error(), "unresolved Key Vault reference") || strings.Contains(err.Error(), "vault.azure.net") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLoadWebhookNeedsNoStorage(t *testing.T) {
+	c, ok, err := LoadWebhook(env(map[string]string{EnvWebhookURL: "https://hooks.example.com/x", EnvWebhookFormat: "teams"}))
+	if err != nil || !ok || c.Format != "teams" {
+		t.Fatalf("LoadWebhook = %+v %v %v", c, ok, err)
+	}
+}

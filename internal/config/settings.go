@@ -108,7 +108,7 @@ func Settings() []Setting {
 			Description: "No alert for a sighting earlier than the first sighting the store has seen plus this period, so a fresh deployment learns before it alerts. `0` disables learning."},
 		{Name: EnvAlertRiskLevels, Default: "every level except `none`", Scope: ScopeHandler, Group: "Detection", Sample: "",
 			Description: "Comma list of `riskLevelAggregated` values that alert: `low`, `medium`, `high`, `hidden`, `unknownFutureValue`, `missing` (absent or empty). Tenants without Entra ID P2 see only `hidden`."},
-		{Name: EnvAllowedTenants, Default: "none", Scope: ScopeHandler, Group: "Detection", Sample: "",
+		{Name: EnvAllowedTenants, Default: "no tenant", Scope: ScopeHandler, Group: "Detection", Sample: "",
 			Description: "Comma list of tenant ids that never alert (as home or resource tenant); their pairs still build the baseline."},
 
 		// Storage.
