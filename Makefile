@@ -33,10 +33,16 @@ bench:
 
 # Longer fuzzing of every parser of untrusted input (the seeds run in `make test`).
 FUZZTIME ?= 30s
+FUZZ := ./internal/signin:FuzzParseBody ./internal/signin:FuzzEventTime \
+	./internal/funcs:FuzzEventBodies ./internal/funcs:FuzzDecodeRequest \
+	./internal/baseline:FuzzKeyRoundTrip ./internal/baseline:FuzzDecodeKey \
+	./internal/alert:FuzzParseRetrySchedule ./internal/alert:FuzzTeamsMessage
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseBody -fuzztime $(FUZZTIME) ./internal/signin
-	$(GO) test -run '^$$' -fuzz FuzzEventBodies -fuzztime $(FUZZTIME) ./internal/funcs
-	$(GO) test -run '^$$' -fuzz FuzzDecodeRequest -fuzztime $(FUZZTIME) ./internal/funcs
+	@for t in $(FUZZ); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s $$pkg || exit 1; \
+	done
 
 package: build
 	$(GO) run ./internal/pack/packcmd -root . -out dist/tenantwatch.zip
