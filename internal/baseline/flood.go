@@ -1,0 +1,84 @@
+package baseline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+)
+
+// The flood guard counts Teams cards per wall-clock hour in the alerts
+// table, one row per hour under a reserved partition, so every instance
+// counts against the same limit.
+const (
+	floodPartition = "!flood"
+	floodHour      = "2006-01-02T15"
+)
+
+// maxFloodAttempts bounds TakeHourSlot's read-modify-write loop.
+const maxFloodAttempts = 20
+
+// TakeHourSlot counts one card against the hour holding now, unless limit
+// cards were already counted in it; it reports whether the card may go out
+// on its own. Concurrent callers never together take more than limit slots.
+func (s *Store) TakeHourSlot(ctx context.Context, now time.Time, limit int) (bool, error) {
+	if limit <= 0 {
+		return true, nil
+	}
+	hour := now.UTC().Format(floodHour)
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer cancel()
+	var lastErr error
+	for range maxFloodAttempts {
+		resp, err := s.alerts.GetEntity(ctx, floodPartition, hour, nil)
+		count, exists := 0, err == nil
+		switch {
+		case isNotFound(err):
+		case err != nil:
+			return false, s.fail("get hour count", err, false)
+		default:
+			r, err := parseRow(resp.Value)
+			if err == nil {
+				count, err = r.int("Count")
+			}
+			if err != nil {
+				return false, fmt.Errorf("baseline: get hour count: %w", err)
+			}
+		}
+		if count >= limit {
+			return false, nil
+		}
+		e := newEntity(floodPartition, hour)
+		if err := e.setInt32("Count", count+1); err != nil {
+			return false, fmt.Errorf("baseline: hour count: %w", err)
+		}
+		body, err := e.marshal()
+		if err != nil {
+			return false, fmt.Errorf("baseline: hour count: %w", err)
+		}
+		if !exists {
+			_, err = s.alerts.AddEntity(ctx, body, nil)
+			if err == nil {
+				return true, nil
+			}
+			if !hasCode(err, aztables.EntityAlreadyExists) {
+				return false, s.fail("insert hour count", err, false)
+			}
+		} else {
+			etag := resp.ETag
+			_, err = s.alerts.UpdateEntity(ctx, body, &aztables.UpdateEntityOptions{UpdateMode: aztables.UpdateModeReplace, IfMatch: &etag})
+			if err == nil {
+				return true, nil
+			}
+			if !conflictOnUpdate(err) {
+				return false, s.fail("update hour count", err, false)
+			}
+		}
+		lastErr = err
+	}
+	return false, s.fail(fmt.Sprintf("hour count: still conflicting after %d attempts", maxFloodAttempts), lastErr, true)
+}

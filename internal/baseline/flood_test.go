@@ -1,0 +1,46 @@
+package baseline
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestTakeHourSlotCountsAcrossRacersAndHours(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	hour := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	const limit, racers = 5, 12
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			ok, err := s.TakeHourSlot(ctx, hour.Add(time.Duration(i)*time.Minute), limit)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := granted.Load(); got != limit {
+		t.Errorf("%d slots granted in one hour; want %d", got, limit)
+	}
+	if ok, err := s.TakeHourSlot(ctx, hour.Add(59*time.Minute+59*time.Second), limit); ok || err != nil {
+		t.Errorf("slot granted past the limit: %v %v", ok, err)
+	}
+	if ok, err := s.TakeHourSlot(ctx, hour.Add(time.Hour), limit); !ok || err != nil {
+		t.Errorf("the next hour starts a new count: %v %v", ok, err)
+	}
+	if ok, err := s.TakeHourSlot(ctx, hour, 0); !ok || err != nil {
+		t.Errorf("limit 0 means no limit: %v %v", ok, err)
+	}
+	due, err := s.DueAlerts(ctx, hour.Add(48*time.Hour), 100)
+	if err != nil || len(due) != 0 {
+		t.Errorf("hour counters show up as due alerts: %v %v", due, err)
+	}
+}
