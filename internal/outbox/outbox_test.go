@@ -1,0 +1,213 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/internal/alert"
+	"github.com/tenantwatch/tenantwatch/internal/azurite"
+	"github.com/tenantwatch/tenantwatch/internal/baseline"
+)
+
+// The store is the real one on Azurite; the notifier is scripted, since
+// what is under test is how the outbox records each kind of outcome.
+
+type scripted struct {
+	mu      sync.Mutex
+	results []alert.Result // one per attempt; the last repeats
+	calls   []time.Time
+}
+
+func (s *scripted) Send(_ context.Context, env alert.Envelope, now time.Time) alert.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, now)
+	r := s.results[min(len(s.calls)-1, len(s.results)-1)]
+	return r
+}
+
+func (s *scripted) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+var emu *azurite.Emulator
+
+func TestMain(m *testing.M) {
+	var err error
+	emu, err = azurite.Start(context.Background(), azurite.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start Azurite:", err) // never skipped: CI installs it
+		os.Exit(1)
+	}
+	code := m.Run()
+	emu.Stop()
+	os.Exit(code)
+}
+
+func newStore(t *testing.T) *baseline.Store {
+	t.Helper()
+	id := strings.ToLower(strings.ReplaceAll(t.Name(), "/", ""))
+	id = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, id)
+	if len(id) > 40 {
+		id = id[len(id)-40:]
+	}
+	s, err := baseline.Open(baseline.Config{
+		Connection:    baseline.Connection{ConnectionString: emu.ConnectionString()},
+		BaselineTable: "b" + id, AlertsTable: "a" + id, CreateTables: true,
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func pending(t *testing.T, s *baseline.Store, at time.Time) baseline.Alert {
+	t.Helper()
+	env := alert.Envelope{Type: alert.EventType, Timestamp: at, Data: alert.Data{AlertID: "ctsi_test", UserPrincipalName: "a@b.example"}}
+	payload, _ := json.Marshal(env)
+	a := baseline.Alert{ID: "ctsi_test", User: "a@b.example", ResourceTenant: "t1", EpisodeID: at,
+		State: baseline.AlertPending, NextAttemptAt: at, CreatedAt: at, Payload: payload}
+	ok, stored, err := s.ClaimAlert(context.Background(), a)
+	if err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	return stored
+}
+
+func get(t *testing.T, s *baseline.Store, a baseline.Alert) baseline.Alert {
+	t.Helper()
+	got, ok, err := s.GetAlert(context.Background(), a.User, a.ResourceTenant, a.EpisodeID)
+	if err != nil || !ok {
+		t.Fatalf("get: %v %v", ok, err)
+	}
+	return got
+}
+
+func TestOutboxRecordsEachOutcome(t *testing.T) {
+	start := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	schedule := []time.Duration{time.Minute, time.Hour}
+	fail := alert.Result{Status: 503, Retry: true, Err: errors.New("service unavailable")}
+	tests := []struct {
+		name     string
+		results  []alert.Result
+		runs     int // RunDue calls after the first Deliver, each when due
+		state    baseline.AlertState
+		attempts int
+		next     []time.Duration // expected delays between attempts, at Rand = 0.5 (no jitter)
+	}{
+		{"delivered at once", []alert.Result{{Delivered: true, Status: 202}}, 0, baseline.AlertSent, 1, nil},
+		{"retried per schedule, then delivered", []alert.Result{fail, fail, {Delivered: true, Status: 200}}, 2, baseline.AlertSent, 3, []time.Duration{time.Minute, time.Hour}},
+		{"failed after the schedule", []alert.Result{fail}, 3, baseline.AlertFailed, 3, []time.Duration{time.Minute, time.Hour}},
+		{"Retry-After longer than the schedule wins", []alert.Result{{Status: 429, Retry: true, RetryAfter: 10 * time.Minute}, {Delivered: true}}, 1, baseline.AlertSent, 2, []time.Duration{10 * time.Minute}},
+		{"a refusal is not retried", []alert.Result{{Status: 400, Err: errors.New("bad request")}}, 2, baseline.AlertFailed, 1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t)
+			clk := &clock{t: start}
+			n := &scripted{results: tt.results}
+			o := &Outbox{Store: s, Notifier: n, Schedule: schedule, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Now: clk.now, Rand: func() float64 { return 0.5 }}
+			a := pending(t, s, start)
+			if err := o.Deliver(context.Background(), a); err != nil {
+				t.Fatal(err)
+			}
+			for range tt.runs {
+				cur := get(t, s, a)
+				if cur.State != baseline.AlertPending {
+					break
+				}
+				clk.t = cur.NextAttemptAt
+				if _, err := o.RunDue(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := get(t, s, a)
+			if got.State != tt.state || got.Attempts != tt.attempts || n.count() != tt.attempts {
+				t.Errorf("state %s attempts %d (notifier saw %d); want %s %d", got.State, got.Attempts, n.count(), tt.state, tt.attempts)
+			}
+			for i, d := range tt.next {
+				if i+1 < len(n.calls) && n.calls[i+1].Sub(n.calls[i]) != d {
+					t.Errorf("delay before attempt %d = %v; want %v", i+2, n.calls[i+1].Sub(n.calls[i]), d)
+				}
+			}
+			if got.LeaseToken != "" || !got.LeaseUntil.IsZero() {
+				t.Errorf("lease not released: %q until %v", got.LeaseToken, got.LeaseUntil)
+			}
+			if tt.state == baseline.AlertFailed && got.LastError == "" {
+				t.Error("a failed alert keeps no last error")
+			}
+		})
+	}
+}
+
+func TestOutboxNeverSendsAnAlertTwiceAtOnce(t *testing.T) {
+	s := newStore(t)
+	start := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	a := pending(t, s, start)
+	release := make(chan struct{})
+	n := &blocking{release: release}
+	o := &Outbox{Store: s, Notifier: n, Schedule: []time.Duration{time.Minute}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now: func() time.Time { return start }}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() { errs <- o.Deliver(context.Background(), a) })
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	close(errs)
+	busy := 0
+	for err := range errs {
+		if errors.Is(err, ErrBusy) {
+			busy++
+		}
+	}
+	if n.count() != 1 || busy != 7 {
+		t.Errorf("%d sends, %d busy; want 1 and 7", n.count(), busy)
+	}
+	if again := o.Deliver(context.Background(), get(t, s, a)); !errors.Is(again, ErrBusy) {
+		t.Errorf("a sent alert was leased again: %v", again)
+	}
+}
+
+type blocking struct {
+	release chan struct{}
+	mu      sync.Mutex
+	n       int
+}
+
+func (b *blocking) Send(context.Context, alert.Envelope, time.Time) alert.Result {
+	b.mu.Lock()
+	b.n++
+	b.mu.Unlock()
+	<-b.release
+	return alert.Result{Delivered: true, Status: 204}
+}
+
+func (b *blocking) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n
+}
