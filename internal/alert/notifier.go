@@ -193,7 +193,12 @@ func (n *Notifier) send(ctx context.Context, env Envelope, now time.Time) Result
 	if err != nil {
 		return Result{Err: fmt.Errorf("encode alert %s: %w", id, err)}
 	}
+	return n.post(ctx, id, body, now)
+}
 
+// post makes one POST of body; id names the message in errors and, for
+// FormatJSON, is the webhook-id it is signed under.
+func (n *Notifier) post(ctx context.Context, id string, body []byte, now time.Time) Result {
 	ctx, cancel := context.WithTimeoutCause(ctx, n.cfg.Timeout, n.timeoutCause)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.URL.reveal(), bytes.NewReader(body))
