@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -178,5 +179,57 @@ func TestProcessKilledAtEachFailpointLosesNothing(t *testing.T) {
 			}
 			t.Logf("%s: posted before the kill %v, after %v", fp, postedBeforeKill, rx.SuccessfulPosts())
 		})
+	}
+}
+
+// TestTeamsFloodGuardDigestsTheRestOfTheHour plays a Teams Workflows
+// webhook (it answers 202 with no body; Teams itself cannot run here).
+func TestTeamsFloodGuardDigestsTheRestOfTheHour(t *testing.T) {
+	rx, err := webhooktest.Start(webhooktest.Options{Respond: func(string, int) (int, string) { return http.StatusAccepted, "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rx.Close)
+	env := merge(tables(), map[string]string{
+		"BaselineStorage":      emu.ConnectionString(),
+		"LEARNING_PERIOD":      "0",
+		"ALERT_WEBHOOK_URL":    rx.URL,
+		"ALERT_WEBHOOK_FORMAT": "teams",
+		"ALERT_MAX_PER_HOUR":   "2",
+	})
+	a, b := start(t, env), start(t, env) // the count is shared through storage
+	var events []string
+	for i := range 6 {
+		events = append(events, risky(fmt.Sprintf("flood%d@contoso.example", i)))
+	}
+	if r := send(t, a, events[:3]); !r.OK() {
+		t.Fatal(r.Status)
+	}
+	if r := send(t, b, events[3:]); !r.OK() {
+		t.Fatal(r.Status)
+	}
+	runOutbox(t, a)
+	runOutbox(t, b)
+
+	var cards, digests, listed int
+	for _, body := range rx.Bodies() {
+		var msg struct {
+			Summary string `json:"summary"`
+		}
+		if err := json.Unmarshal(body, &msg); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(msg.Summary, "(digest)") {
+			digests++
+			fmt.Sscan(msg.Summary, &listed)
+		} else {
+			cards++
+		}
+	}
+	if cards != 2 || digests != 1 || listed != 4 {
+		t.Errorf("%d cards and %d digests listing %d; want 2 cards and 1 digest listing 4", cards, digests, listed)
+	}
+	if r := runOutbox(t, a); !strings.Contains(strings.Join(r.Logs, " "), "due=0") {
+		t.Errorf("alerts still due after the digest: %v", r.Logs)
 	}
 }

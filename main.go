@@ -142,6 +142,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	return 0
 }
 
+// teamsMinInterval keeps one instance under the Workflows webhook's
+// throttle of about four requests a second.
+const teamsMinInterval = 300 * time.Millisecond
+
 // app wires the handler's parts together.
 type app struct {
 	logger    *slog.Logger
@@ -154,24 +158,25 @@ func newApp(cfg config.Config, logger *slog.Logger, getenv func(string) string) 
 	if err != nil {
 		return nil, fmt.Errorf("open storage: %w", err)
 	}
-	var notifier outbox.Notifier
+	fail := failpoints(getenv("TENANTWATCH_FAILPOINTS"), os.Stderr)
+	ob := &outbox.Outbox{
+		Store:     store,
+		Notifier:  alert.NewLogNotifier(logger),
+		Schedule:  cfg.RetrySchedule,
+		Lease:     cfg.Lease,
+		Logger:    logger,
+		Failpoint: fail,
+	}
 	if cfg.HasWebhook {
 		n, err := alert.NewNotifier(cfg.Webhook, nil, logger)
 		if err != nil {
 			return nil, fmt.Errorf("webhook: %w", err)
 		}
-		notifier = n
-	} else {
-		notifier = alert.NewLogNotifier(logger)
-	}
-	fail := failpoints(getenv("TENANTWATCH_FAILPOINTS"), os.Stderr)
-	ob := &outbox.Outbox{
-		Store:     store,
-		Notifier:  notifier,
-		Schedule:  cfg.RetrySchedule,
-		Lease:     cfg.Lease,
-		Logger:    logger,
-		Failpoint: fail,
+		ob.Notifier = n
+		if cfg.Webhook.Format == alert.FormatTeams {
+			// A channel is for people: pace the cards and digest a flood.
+			ob.MaxPerHour, ob.Digest, ob.MinInterval = cfg.MaxPerHour, n, teamsMinInterval
+		}
 	}
 	return &app{
 		logger: logger,
@@ -224,9 +229,11 @@ func (a *app) alertOutbox(ctx context.Context, inv funcs.Invocation) funcs.Resul
 		return funcs.Result{Err: err}
 	}
 	if st.Due > 0 {
-		a.logger.Info("outbox run", "invocationId", inv.ID, "due", st.Due, "attempted", st.Attempted, "busy", st.Busy, "errors", st.Errors)
+		a.logger.Info("outbox run", "invocationId", inv.ID, "due", st.Due, "attempted", st.Attempted, "busy", st.Busy,
+			"errors", st.Errors, "held", st.Held, "digested", st.Digested)
 	}
-	return funcs.Result{Logs: []string{fmt.Sprintf("due=%d attempted=%d busy=%d errors=%d", st.Due, st.Attempted, st.Busy, st.Errors)}}
+	return funcs.Result{Logs: []string{fmt.Sprintf("due=%d attempted=%d busy=%d errors=%d held=%d digested=%d",
+		st.Due, st.Attempted, st.Busy, st.Errors, st.Held, st.Digested)}}
 }
 
 // failpoints returns the test-only hook that stops the process at a named

@@ -361,7 +361,9 @@ func (p *Processor) deliver(ctx context.Context, alerts []baseline.Alert) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			if err := p.Outbox.Deliver(ctx, a); err != nil {
-				p.Logger.Warn("inline delivery deferred to the outbox", "alertId", a.ID, "err", err)
+				// Busy, held by the flood guard, or storage trouble: the
+				// row is pending and the AlertOutbox timer will see to it.
+				p.Logger.Info("inline delivery left to the outbox", "alertId", a.ID, "reason", err)
 			}
 		})
 	}

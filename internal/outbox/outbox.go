@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	mathrand "math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/internal/alert"
@@ -28,6 +29,7 @@ type Store interface {
 	DueAlerts(ctx context.Context, now time.Time, limit int) ([]baseline.Alert, error)
 	AcquireLease(ctx context.Context, a baseline.Alert, now time.Time, d time.Duration, token string) (baseline.Alert, bool, error)
 	UpdateAlert(ctx context.Context, a baseline.Alert) (baseline.Alert, error)
+	TakeHourSlot(ctx context.Context, now time.Time, limit int) (bool, error)
 }
 
 // Notifier makes one delivery attempt.
@@ -35,8 +37,18 @@ type Notifier interface {
 	Send(ctx context.Context, env alert.Envelope, now time.Time) alert.Result
 }
 
+// DigestNotifier posts one card listing several alerts and says how many
+// it listed.
+type DigestNotifier interface {
+	SendDigest(ctx context.Context, envs []alert.Envelope, limit int, now time.Time) (alert.Result, int)
+}
+
 // FailAfterPost is hit between a delivery attempt and recording it.
 const FailAfterPost = "after-post"
+
+// heldForDigest marks an alert the flood guard held back; the next RunDue
+// lists it in a digest.
+const heldForDigest = "held"
 
 // Outbox delivers alerts. Its fields are set once, before use.
 type Outbox struct {
@@ -54,22 +66,43 @@ type Outbox struct {
 	BatchSize int
 	// Failpoint, when set, is called at each named step.
 	Failpoint func(name string)
+	// MaxPerHour, when above 0, turns on the flood guard: past this many
+	// cards in a wall-clock hour (counted in storage, across instances),
+	// alerts are held and listed in one digest per RunDue. Digest must be
+	// set with it. Meant for Teams; machines get every alert on its own.
+	MaxPerHour int
+	Digest     DigestNotifier
+	// MinInterval spaces this process's POSTs (Teams throttles above about
+	// four requests a second).
+	MinInterval time.Duration
+
+	paceMu   sync.Mutex
+	nextPost time.Time
 }
 
 // ErrBusy means another delivery holds the alert, or it is no longer pending.
 var ErrBusy = errors.New("alert is leased or no longer pending")
 
+// ErrHeld means the flood guard held the alert for the next digest.
+var ErrHeld = errors.New("alert held for the hour's digest")
+
 // Deliver makes one attempt for a, if it is pending and not leased, and
 // records the outcome. It returns nil when the attempt was made and
-// recorded, whatever the webhook said.
+// recorded, whatever the webhook said; ErrBusy when someone else holds the
+// alert; ErrHeld when the flood guard held it for a digest.
 func (o *Outbox) Deliver(ctx context.Context, a baseline.Alert) error {
+	_, err := o.deliver(ctx, a)
+	return err
+}
+
+func (o *Outbox) deliver(ctx context.Context, a baseline.Alert) (baseline.Alert, error) {
 	now := o.now()
 	leased, ok, err := o.Store.AcquireLease(ctx, a, now, o.lease(), rand.Text())
 	if err != nil {
-		return fmt.Errorf("lease alert: %w", err)
+		return a, fmt.Errorf("lease alert: %w", err)
 	}
 	if !ok {
-		return ErrBusy
+		return a, ErrBusy
 	}
 	log := o.Logger.With("alertId", leased.ID)
 
@@ -79,67 +112,118 @@ func (o *Outbox) Deliver(ctx context.Context, a baseline.Alert) error {
 		log.Error("alert failed: stored payload unreadable", "err", err)
 		return o.record(ctx, leased)
 	}
+	if o.MaxPerHour > 0 && o.Digest != nil {
+		free, err := o.Store.TakeHourSlot(ctx, now, o.MaxPerHour)
+		if err != nil {
+			_, _ = o.record(ctx, leased) // release the lease
+			return a, fmt.Errorf("flood guard: %w", err)
+		}
+		if !free {
+			leased.Digest, leased.NextAttemptAt = heldForDigest, now
+			log.Info("flood guard: alert held for this hour's digest", "maxPerHour", o.MaxPerHour)
+			stored, err := o.record(ctx, leased)
+			if err != nil {
+				return a, err
+			}
+			return stored, ErrHeld
+		}
+	}
+
 	// Delays count from the attempt itself, not from when it was leased.
+	o.pace(ctx)
 	attemptAt := o.now()
 	res := o.Notifier.Send(ctx, env, attemptAt)
 	o.hit(FailAfterPost)
+	o.outcome(log, &leased, res, attemptAt)
+	return o.record(ctx, leased)
+}
 
-	leased.Attempts++
-	leased.LastStatus = res.Status
+// outcome applies one attempt's result to the alert row.
+func (o *Outbox) outcome(log *slog.Logger, a *baseline.Alert, res alert.Result, attemptAt time.Time) {
+	a.Attempts++
+	a.LastStatus = res.Status
 	switch {
 	case res.Delivered:
-		leased.State, leased.SentAt, leased.LastError = baseline.AlertSent, o.now(), ""
-		log.Info("alert delivered", "attempts", leased.Attempts, "status", res.Status)
+		a.State, a.SentAt, a.LastError = baseline.AlertSent, o.now(), ""
+		log.Info("alert delivered", "attempts", a.Attempts, "status", res.Status)
 	case res.Retry:
-		leased.LastError = errText(res.Err)
-		next, more := alert.NextAttempt(leased.Attempts, o.Schedule, attemptAt, res.RetryAfter, o.rand())
+		a.LastError = errText(res.Err)
+		next, more := alert.NextAttempt(a.Attempts, o.Schedule, attemptAt, res.RetryAfter, o.rand())
 		if more {
-			leased.NextAttemptAt = next
-			log.Warn("alert delivery failed; will retry", "attempts", leased.Attempts, "status", res.Status, "nextAttemptAt", next, "err", res.Err)
+			a.NextAttemptAt = next
+			log.Warn("alert delivery failed; will retry", "attempts", a.Attempts, "status", res.Status, "nextAttemptAt", next, "err", res.Err)
 		} else {
-			leased.State = baseline.AlertFailed
-			log.Error("alert delivery failed for good: retry schedule exhausted", "attempts", leased.Attempts, "status", res.Status, "err", res.Err)
+			a.State = baseline.AlertFailed
+			log.Error("alert delivery failed for good: retry schedule exhausted", "attempts", a.Attempts, "status", res.Status, "err", res.Err)
 		}
 	default:
-		leased.State, leased.LastError = baseline.AlertFailed, errText(res.Err)
-		log.Error("alert delivery failed for good: the webhook refused it", "attempts", leased.Attempts, "status", res.Status, "err", res.Err)
+		a.State, a.LastError = baseline.AlertFailed, errText(res.Err)
+		log.Error("alert delivery failed for good: the webhook refused it", "attempts", a.Attempts, "status", res.Status, "err", res.Err)
 	}
-	return o.record(ctx, leased)
+}
+
+// pace waits until this process may POST again.
+func (o *Outbox) pace(ctx context.Context) {
+	if o.MinInterval <= 0 {
+		return
+	}
+	o.paceMu.Lock()
+	now := time.Now()
+	at := now
+	if o.nextPost.After(now) {
+		at = o.nextPost
+	}
+	o.nextPost = at.Add(o.MinInterval)
+	o.paceMu.Unlock()
+	select {
+	case <-time.After(at.Sub(now)):
+	case <-ctx.Done():
+	}
 }
 
 // record stores the outcome and releases the lease. It runs even when the
 // caller's context ended: an attempt made must be recorded, or it is
 // repeated.
-func (o *Outbox) record(ctx context.Context, a baseline.Alert) error {
+func (o *Outbox) record(ctx context.Context, a baseline.Alert) (baseline.Alert, error) {
 	a.LeaseUntil, a.LeaseToken = time.Time{}, ""
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if _, err := o.Store.UpdateAlert(ctx, a); err != nil {
-		return fmt.Errorf("record delivery attempt: %w", err)
+	stored, err := o.Store.UpdateAlert(ctx, a)
+	if err != nil {
+		return a, fmt.Errorf("record delivery attempt: %w", err)
 	}
-	return nil
+	return stored, nil
 }
 
 // RunStats counts one RunDue.
 type RunStats struct {
-	Due, Attempted, Busy, Errors int
+	Due, Attempted, Busy, Errors, Held, Digested int
 }
 
-// RunDue delivers alerts whose next attempt is due. It returns an error only
-// when storage could not be read.
+// RunDue delivers alerts whose next attempt is due, and lists the alerts
+// the flood guard held in one digest. It returns an error only when storage
+// could not be read.
 func (o *Outbox) RunDue(ctx context.Context) (RunStats, error) {
 	due, err := o.Store.DueAlerts(ctx, o.now(), o.batchSize())
 	if err != nil {
 		return RunStats{}, fmt.Errorf("list due alerts: %w", err)
 	}
 	st := RunStats{Due: len(due)}
+	var held []baseline.Alert
 	for _, a := range due {
 		if ctx.Err() != nil {
 			break
 		}
-		switch err := o.Deliver(ctx, a); {
+		if a.Digest == heldForDigest && o.Digest != nil {
+			held = append(held, a)
+			continue
+		}
+		stored, err := o.deliver(ctx, a)
+		switch {
 		case err == nil:
 			st.Attempted++
+		case errors.Is(err, ErrHeld):
+			held = append(held, stored)
 		case errors.Is(err, ErrBusy):
 			st.Busy++
 		default:
@@ -147,7 +231,60 @@ func (o *Outbox) RunDue(ctx context.Context) (RunStats, error) {
 			o.Logger.Warn("outbox delivery not recorded", "alertId", a.ID, "err", err)
 		}
 	}
+	st.Held = len(held)
+	if len(held) > 0 {
+		st.Digested = o.digest(ctx, held)
+	}
 	return st, nil
+}
+
+// digest leases the held alerts, posts one card listing them and records
+// the outcome on each listed alert.
+func (o *Outbox) digest(ctx context.Context, held []baseline.Alert) int {
+	now := o.now()
+	token := rand.Text()
+	var (
+		leased []baseline.Alert
+		envs   []alert.Envelope
+	)
+	for _, a := range held[:min(len(held), alert.MaxDigestAlerts)] {
+		l, ok, err := o.Store.AcquireLease(ctx, a, now, o.lease(), token)
+		if err != nil || !ok {
+			continue
+		}
+		var env alert.Envelope
+		if err := json.Unmarshal(l.Payload, &env); err != nil {
+			l.State, l.LastError = baseline.AlertFailed, "stored payload unreadable: "+err.Error()
+			_, _ = o.record(ctx, l)
+			continue
+		}
+		leased, envs = append(leased, l), append(envs, env)
+	}
+	if len(leased) == 0 {
+		return 0
+	}
+	o.pace(ctx)
+	attemptAt := o.now()
+	res, listed := o.Digest.SendDigest(ctx, envs, o.MaxPerHour, attemptAt)
+	o.hit(FailAfterPost)
+	digestID := "digest_" + rand.Text()
+	log := o.Logger.With("digestId", digestID)
+	for i, l := range leased {
+		if i < listed {
+			o.outcome(log.With("alertId", l.ID), &l, res, attemptAt)
+			if res.Delivered {
+				l.Digest = digestID
+			}
+		}
+		if _, err := o.record(ctx, l); err != nil {
+			log.Warn("digest outcome not recorded", "alertId", l.ID, "err", err)
+		}
+	}
+	if res.Delivered {
+		log.Info("flood guard: digest delivered", "alerts", listed)
+		return listed
+	}
+	return 0
 }
 
 func errText(err error) string {

@@ -39,6 +39,7 @@ type Receiver struct {
 	// or a 0 status means 204.
 	respond  func(id string, n int) (status int, retryAfter string)
 	attempts []Attempt
+	all      [][]byte
 	bodies   map[string][]byte
 	order    []string
 	ok       map[string]int
@@ -112,6 +113,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.attempts = append(r.attempts, Attempt{ID: id, At: time.Now(), Status: status, Verified: verified, Timestamp: req.Header.Get("webhook-timestamp")})
 	if status/100 == 2 {
+		r.all = append(r.all, body)
 		if r.ok[id] == 0 {
 			r.order = append(r.order, id)
 			r.bodies[id] = body
@@ -135,6 +137,14 @@ func (r *Receiver) Delivered() [][]byte {
 		out = append(out, r.bodies[id])
 	}
 	return out
+}
+
+// Bodies returns every body answered 2xx, duplicates and id-less messages
+// (Teams) included, in arrival order.
+func (r *Receiver) Bodies() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.all)
 }
 
 // DeliveredIDs returns the ids of delivered messages in arrival order.
