@@ -467,14 +467,14 @@ func TestHostSettingsAreNotTenantwatchSettings(t *testing.T) {
 	}
 }
 
-// sampleJSON renders local.settings.sample.json from Settings: every setting
-// with a Sample, in Settings order, after FUNCTIONS_WORKER_RUNTIME.
+// sampleJSON renders local.settings.sample.json from Settings: every Local
+// setting with its Sample, in Settings order, after FUNCTIONS_WORKER_RUNTIME.
 func sampleJSON(t *testing.T) []byte {
 	t.Helper()
 	type kv struct{ k, v string }
 	values := []kv{{"FUNCTIONS_WORKER_RUNTIME", "custom"}}
 	for _, s := range config.Settings() {
-		if s.Sample != "" {
+		if s.Local {
 			values = append(values, kv{s.Name, s.Sample})
 		}
 	}
@@ -542,7 +542,7 @@ func TestLocalSettingsSample(t *testing.T) {
 
 	known := settingsByName()
 	for _, s := range config.Settings() {
-		if s.Sample == "" {
+		if !s.Local {
 			continue
 		}
 		got, ok := file.Values[s.Name]

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"encoding/json"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +204,19 @@ func TestLoadWebhookNeedsNoStorage(t *testing.T) {
 	c, ok, err := LoadWebhook(env(map[string]string{EnvWebhookURL: "https://hooks.example.com/x", EnvWebhookFormat: "teams"}))
 	if err != nil || !ok || c.Format != "teams" {
 		t.Fatalf("LoadWebhook = %+v %v %v", c, ok, err)
+	}
+}
+
+func TestTheLocalSampleLoadsCleanly(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "local.settings.sample.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct{ Values map[string]string }
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(env(file.Values)); err != nil {
+		t.Errorf("a copy of the sample would not start: %v", err)
 	}
 }
