@@ -108,6 +108,11 @@ func Load(getenv func(string) string) (Config, error) {
 	var werrs []error
 	c.Webhook, c.HasWebhook, werrs = loadWebhook(getenv)
 	errs = append(errs, werrs...)
+	if c.Lease > 0 {
+		// An attempt must end well inside the lease that guards it, or a
+		// second instance could take the alert while the POST is open.
+		c.Webhook.Timeout = min(alert.DefaultTimeout, c.Lease/3)
+	}
 	if c.RetrySchedule, err = alert.ParseRetrySchedule(get(EnvRetrySchedule, DefaultRetrySchedule)); err != nil {
 		bad(EnvRetrySchedule, err)
 	}

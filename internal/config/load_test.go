@@ -220,3 +220,15 @@ func TestTheLocalSampleLoadsCleanly(t *testing.T) {
 		t.Errorf("a copy of the sample would not start: %v", err)
 	}
 }
+
+func TestAnAttemptEndsWellInsideItsLease(t *testing.T) {
+	for _, tt := range []struct {
+		lease string
+		want  time.Duration
+	}{{"2m", 10 * time.Second}, {"9s", 3 * time.Second}} {
+		c, err := Load(env(map[string]string{EnvBaselineStorage: devStorage, EnvAlertLease: tt.lease}))
+		if err != nil || c.Webhook.Timeout != tt.want {
+			t.Errorf("lease %s: timeout %v, %v; want %v", tt.lease, c.Webhook.Timeout, err, tt.want)
+		}
+	}
+}
