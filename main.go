@@ -8,6 +8,7 @@
 //	handler [serve]     run under the Functions host (the default)
 //	handler test-alert  post a clearly marked sample alert to the configured webhook
 //	handler demo        run the bundled samples end to end on Azurite (make run)
+//	handler publish-samples  send the samples to an Event Hub (the emulator, say)
 //	handler version     print the version and commit
 package main
 
@@ -32,6 +33,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/internal/funcs"
 	"github.com/tenantwatch/tenantwatch/internal/ingest"
 	"github.com/tenantwatch/tenantwatch/internal/outbox"
+	"github.com/tenantwatch/tenantwatch/internal/publish"
 )
 
 // Stamped at build time with -ldflags "-X main.version=... -X main.commit=...".
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 0
 	case "test-alert":
 		return testAlert(ctx, getenv, stdout, stderr)
+	case "publish-samples":
+		return publishSamples(ctx, args[2:], getenv, stdout, stderr)
 	case "demo":
 		if err := demo.Run(ctx, demo.Options{Args: args[2:], Stdout: stdout, Stderr: stderr}); err != nil {
 			fmt.Fprintln(stderr, "demo:", err)
@@ -78,6 +82,9 @@ const usage = `usage: handler [command]
   serve        run as the Functions custom handler (default); listens on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT
   test-alert   post a clearly marked TEST alert to ALERT_WEBHOOK_URL and report the outcome
   demo         replay the bundled samples through a real handler on Azurite and print the alerts
+  publish-samples [-samples DIR]
+               send the bundled samples to the Event Hub in SignInEventHub / SIGNIN_EVENTHUB_NAME
+               (for running the real Functions host against the Event Hubs emulator)
   version      print the version and commit
 `
 
@@ -306,6 +313,47 @@ func testEnvelope(now time.Time) alert.Envelope {
 		RiskEventTypes: []string{"unfamiliarFeatures"}, CrossTenantAccessType: "b2bCollaboration",
 		EpisodeID: now, EpisodeStart: now,
 	}}
+}
+
+func publishSamples(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	dir := "samples"
+	if len(args) == 2 && args[0] == "-samples" {
+		dir = args[1]
+	} else if len(args) != 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	target, err := publish.TargetFromEnv(getenv, config.DefaultEventHubName)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	batches, err := demo.LoadBatches(dir)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	producer, err := target.Producer()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	defer producer.Close(context.WithoutCancel(ctx))
+	for _, b := range batches {
+		bodies := make([][]byte, len(b.Events))
+		for i, e := range b.Events {
+			bodies[i] = []byte(e)
+		}
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		n, err := publish.Send(ctx, producer, bodies)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", b.Name, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: %d events sent to %s in %d batch(es)\n", b.Name, len(bodies), target.Hub, n)
+	}
+	return 0
 }
 
 func indent(s string) string {
