@@ -34,7 +34,7 @@ bench:
 # Longer fuzzing of every parser of untrusted input (the seeds run in `make test`).
 FUZZTIME ?= 30s
 FUZZ := ./internal/signin:FuzzParseBody ./internal/signin:FuzzEventTime \
-	./internal/funcs:FuzzEventBodies ./internal/funcs:FuzzDecodeRequest \
+	./internal/funcs:FuzzEventBodies ./internal/funcs:FuzzDecodeRequest ./internal/funcs:FuzzUnquote \
 	./internal/baseline:FuzzKeyRoundTrip ./internal/baseline:FuzzDecodeKey \
 	./internal/alert:FuzzParseRetrySchedule ./internal/alert:FuzzTeamsMessage
 fuzz:

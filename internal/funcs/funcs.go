@@ -133,11 +133,11 @@ func DecodeRequest(r io.Reader) (Invocation, error) {
 func EventBodies(raw json.RawMessage) ([][]byte, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := unquote(raw)
+		if err != nil {
 			return nil, fmt.Errorf("decode events string: %w", err)
 		}
-		raw = bytes.TrimSpace([]byte(s))
+		raw = bytes.TrimSpace(s)
 	}
 	switch {
 	case len(raw) == 0 || bytes.Equal(raw, []byte("null")):
@@ -155,13 +155,12 @@ func EventBodies(raw json.RawMessage) ([][]byte, error) {
 	for _, it := range items {
 		it = bytes.TrimSpace(it)
 		if len(it) > 0 && it[0] == '"' {
-			var s string
-			if err := json.Unmarshal(it, &s); err != nil {
-				// Unreachable for an array that decoded, but keep the position.
-				out = append(out, nil)
-				continue
+			// The array decoded, so the string is well formed.
+			s, err := unquote(it)
+			if err != nil {
+				return nil, fmt.Errorf("decode event string: %w", err)
 			}
-			out = append(out, []byte(s))
+			out = append(out, s)
 			continue
 		}
 		out = append(out, it)
