@@ -486,3 +486,20 @@ func TestAnEntityStorageRejectsIsSkippedAndTheRestProcessed(t *testing.T) {
 		t.Error("the rejected sighting was not logged")
 	}
 }
+
+func TestTestAlertPostsAClearlyMarkedSignedSample(t *testing.T) {
+	rx, env := webhookEnv(t, nil)
+	delete(env, "BaselineStorage") // test-alert never needs storage
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"handler", "test-alert"}, func(k string) string { return env[k] }, nil, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	bodies := rx.Delivered()
+	if len(bodies) != 1 || rx.Unverified() != 0 {
+		t.Fatalf("%d deliveries, %d unverified", len(bodies), rx.Unverified())
+	}
+	msg, err := webhooktest.Decode[alert.Envelope](bodies[0])
+	if err != nil || !msg.Data.Test || !strings.Contains(out.String(), msg.Data.AlertID) {
+		t.Errorf("test alert %+v (%v); output %q", msg.Data, err, out.String())
+	}
+}
