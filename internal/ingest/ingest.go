@@ -32,7 +32,9 @@ import (
 type Store interface {
 	GetPair(ctx context.Context, user, resourceTenant string) (baseline.Pair, error)
 	SavePair(ctx context.Context, p baseline.Pair) (azcore.ETag, error)
+	LearningStart(ctx context.Context) (time.Time, bool, error)
 	MoveLearningStartBack(ctx context.Context, t time.Time) (time.Time, error)
+	GetAlert(ctx context.Context, user, resourceTenant string, episodeID time.Time) (baseline.Alert, bool, error)
 	ClaimAlert(ctx context.Context, a baseline.Alert) (bool, baseline.Alert, error)
 	CountTenants(ctx context.Context, user string) (int, error)
 }
@@ -63,6 +65,11 @@ type Processor struct {
 	// Failpoint, when set, is called at each named step (tests use it to
 	// stop a process exactly there).
 	Failpoint func(name string)
+	// InlineBudget bounds how long a batch's reply waits for first delivery
+	// attempts (default 5 s): no attempt starts after it, and alerts not
+	// attempted by then are left to the AlertOutbox timer. The Event Hub
+	// batch is never held hostage to a slow webhook.
+	InlineBudget time.Duration
 }
 
 // maxConflicts bounds the re-read loop of one sighting; more conflicts than
@@ -126,27 +133,36 @@ func (p *Processor) Process(ctx context.Context, bodies [][]byte) (Stats, error)
 		return st, nil
 	}
 
-	earliest := sightings[0].Time
-	for _, s := range sightings[1:] {
-		if s.Time.Before(earliest) {
-			earliest = s.Time
-		}
-	}
-	learning, err := p.Store.MoveLearningStartBack(ctx, earliest)
+	// A sighting is judged against the learning start as it stood when it
+	// arrived: the store's, moved back by the sightings before it (and by
+	// itself). So where the Event Hub cut the batches never changes a
+	// decision, and a replay in the same order decides the same way.
+	stored, ok, err := p.Store.LearningStart(ctx)
 	if err != nil {
+		return st, fmt.Errorf("read learning start: %w", err)
+	}
+	learning := make([]time.Time, len(sightings))
+	running := stored
+	for i, s := range sightings {
+		if !ok || s.Time.Before(running) {
+			running, ok = s.Time, true
+		}
+		learning[i] = running
+	}
+	if _, err := p.Store.MoveLearningStartBack(ctx, running); err != nil {
 		return st, fmt.Errorf("record learning start: %w", err)
 	}
 
 	// One worker per pair keeps each pair's sightings in arrival order, so a
 	// replay of the same input in the same order decides the same way.
 	var order []pairKey
-	groups := map[pairKey][]detect.Sighting{}
-	for _, s := range sightings {
+	groups := map[pairKey][]int{} // indexes into sightings, in arrival order
+	for i, s := range sightings {
 		k := pairKey{s.User, s.ResourceTenant}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
-		groups[k] = append(groups[k], s)
+		groups[k] = append(groups[k], i)
 	}
 
 	var (
@@ -158,7 +174,7 @@ func (p *Processor) Process(ctx context.Context, bodies [][]byte) (Stats, error)
 	for _, k := range order {
 		g.Go(func() error {
 			var ps pairStats
-			alerts, err := p.processPair(gctx, groups[k], learning, &ps)
+			alerts, err := p.processPair(gctx, sightings, learning, groups[k], &ps)
 			mu.Lock()
 			defer mu.Unlock()
 			st.add(ps)
@@ -190,15 +206,17 @@ func (st *Stats) add(ps pairStats) {
 	st.AlreadyClaimed += ps.already
 }
 
-// processPair applies one pair's sightings in order and claims alerts.
-func (p *Processor) processPair(ctx context.Context, ss []detect.Sighting, learning time.Time, ps *pairStats) ([]baseline.Alert, error) {
+// processPair applies one pair's sightings (the indexes, in order) and
+// claims alerts.
+func (p *Processor) processPair(ctx context.Context, sightings []detect.Sighting, learning []time.Time, idx []int, ps *pairStats) ([]baseline.Alert, error) {
 	var (
 		cur     *baseline.Pair // nil: must be read
 		claimed []baseline.Alert
 		tried   = map[time.Time]bool{} // episode ids whose claim was settled in this batch
 	)
-	for _, s := range ss {
-		step, err := p.applyOne(ctx, s, learning, &cur, ps)
+	for _, i := range idx {
+		s := sightings[i]
+		step, err := p.applyOne(ctx, s, learning[i], &cur, ps)
 		if err != nil {
 			if baseline.ContentError(err) {
 				ps.rejected++
@@ -276,8 +294,15 @@ func (p *Processor) applyOne(ctx context.Context, s detect.Sighting, learning ti
 	}
 }
 
-// claim writes the episode's alert row (pending) if no one has.
+// claim writes the episode's alert row (pending) if no one has. An
+// episode's risky sightings keep arriving for a day; a point read settles
+// most of them without building a payload or counting tenants.
 func (p *Processor) claim(ctx context.Context, s detect.Sighting, state detect.PairState) (baseline.Alert, bool, error) {
+	if existing, found, err := p.Store.GetAlert(ctx, s.User, s.ResourceTenant, state.EpisodeID); err != nil {
+		return baseline.Alert{}, false, fmt.Errorf("read alert: %w", err)
+	} else if found {
+		return existing, false, nil
+	}
 	now := p.now()
 	count, err := p.Store.CountTenants(ctx, s.User)
 	if err != nil {
@@ -347,19 +372,29 @@ func Data(id string, s detect.Sighting, state detect.PairState, tenantCount int)
 	}
 }
 
-// deliver makes the first attempt for each claimed alert, a few at a time.
-// Failures stay in the outbox for the timer; they never fail the batch.
+// deliver makes the first attempt for each claimed alert, a few at a time,
+// within the inline budget. Failures and alerts not attempted stay in the
+// outbox for the timer; they never fail the batch.
 func (p *Processor) deliver(ctx context.Context, alerts []baseline.Alert) {
 	if p.Outbox == nil || len(alerts) == 0 {
 		return
 	}
 	ctx = context.WithoutCancel(ctx) // a claimed alert deserves its attempt even if the host hung up
+	budget := p.InlineBudget
+	if budget <= 0 {
+		budget = 5 * time.Second
+	}
+	deadline := time.Now().Add(budget)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
 	for _, a := range alerts {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			if time.Now().After(deadline) {
+				p.Logger.Info("inline delivery budget spent; left to the outbox", "alertId", a.ID)
+				return
+			}
 			if err := p.Outbox.Deliver(ctx, a); err != nil {
 				// Busy, held by the flood guard, or storage trouble: the
 				// row is pending and the AlertOutbox timer will see to it.

@@ -2,11 +2,13 @@ package ingest
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -71,9 +73,10 @@ func newProcessor(t *testing.T, policy detect.Policy, now time.Time) (*Processor
 		}
 		return -1
 	}, t.Name())
-	if len(id) > 40 {
-		id = id[len(id)-40:]
+	if len(id) > 30 {
+		id = id[len(id)-30:]
 	}
+	id += strings.ToLower(rand.Text()[:8]) // a fresh store per call
 	s, err := baseline.Open(baseline.Config{
 		Connection:    baseline.Connection{ConnectionString: emu.ConnectionString()},
 		BaselineTable: "b" + id, AlertsTable: "a" + id, CreateTables: true,
@@ -198,5 +201,39 @@ func TestOneEpisodeRaisesOneAlertWhateverTheOrder(t *testing.T) {
 	}
 	if n := len(out.users()); n != 2 {
 		t.Fatalf("%d alerts after the pair went quiet for 15 days; want 2", n)
+	}
+}
+
+// TestWhereBatchesAreCutNeverChangesADecision feeds the same sightings in
+// the same order once as one batch and once split, on fresh stores.
+func TestWhereBatchesAreCutNeverChangesADecision(t *testing.T) {
+	seq := []rec{
+		{user: "x@x.example", home: ours, resource: theirs, risk: "high", at: day0.AddDate(0, 0, 20)},
+		{user: "y@x.example", home: ours, resource: theirs, risk: "high", at: day0},
+		{user: "z@x.example", home: ours, resource: theirs, risk: "high", at: day0.AddDate(0, 0, 15)},
+	}
+	run := func(t *testing.T, cuts [][]rec) []string {
+		p, out := newProcessor(t, detect.DefaultPolicy(), day0.AddDate(0, 1, 0))
+		for _, c := range cuts {
+			if _, err := p.Process(context.Background(), batch(c...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return slices.Sorted(slices.Values(out.users())) // pairs are worked on concurrently
+	}
+	whole := run(t, [][]rec{seq})
+	for _, cuts := range [][][]rec{
+		{seq[:1], seq[1:]},
+		{seq[:2], seq[2:]},
+		{seq[:1], seq[1:2], seq[2:]},
+	} {
+		if got := run(t, cuts); fmt.Sprint(got) != fmt.Sprint(whole) {
+			t.Errorf("cut into %d batches: alerts %v; as one batch %v", len(cuts), got, whole)
+		}
+	}
+	// x is the first sighting ever: it starts learning and cannot end it.
+	// z arrives after y moved learning back to day 0, so day 15 is past it.
+	if fmt.Sprint(whole) != "[z@x.example]" {
+		t.Errorf("alerts %v; want [z@x.example]", whole)
 	}
 }
