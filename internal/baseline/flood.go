@@ -16,7 +16,7 @@ const (
 	floodHour      = "2006-01-02T15"
 )
 
-// maxFloodAttempts bounds TakeHourSlot's read-modify-write loop.
+// maxFloodAttempts bounds the hour count's read-modify-write loops.
 const maxFloodAttempts = 20
 
 // TakeHourSlot counts one card against the hour holding now, unless limit
@@ -26,6 +26,29 @@ func (s *Store) TakeHourSlot(ctx context.Context, now time.Time, limit int) (boo
 	if limit <= 0 {
 		return true, nil
 	}
+	return s.addToHour(ctx, now, func(count int) (int, bool) {
+		if count >= limit {
+			return count, false
+		}
+		return count + 1, true
+	})
+}
+
+// ReleaseHourSlot gives back a slot taken at now whose card was not
+// delivered, so failed attempts do not use up the hour's cards.
+func (s *Store) ReleaseHourSlot(ctx context.Context, now time.Time) error {
+	_, err := s.addToHour(ctx, now, func(count int) (int, bool) {
+		if count <= 0 {
+			return 0, false
+		}
+		return count - 1, true
+	})
+	return err
+}
+
+// addToHour applies change to the hour's count under optimistic
+// concurrency; change returns the new count and whether to write it.
+func (s *Store) addToHour(ctx context.Context, now time.Time, change func(int) (int, bool)) (bool, error) {
 	hour := now.UTC().Format(floodHour)
 	ctx, cancel, err := s.begin(ctx)
 	if err != nil {
@@ -49,11 +72,12 @@ func (s *Store) TakeHourSlot(ctx context.Context, now time.Time, limit int) (boo
 				return false, fmt.Errorf("baseline: get hour count: %w", err)
 			}
 		}
-		if count >= limit {
+		next, write := change(count)
+		if !write {
 			return false, nil
 		}
 		e := newEntity(floodPartition, hour)
-		if err := e.setInt32("Count", count+1); err != nil {
+		if err := e.setInt32("Count", next); err != nil {
 			return false, fmt.Errorf("baseline: hour count: %w", err)
 		}
 		body, err := e.marshal()

@@ -36,6 +36,18 @@ func TestTakeHourSlotCountsAcrossRacersAndHours(t *testing.T) {
 	if ok, err := s.TakeHourSlot(ctx, hour.Add(time.Hour), limit); !ok || err != nil {
 		t.Errorf("the next hour starts a new count: %v %v", ok, err)
 	}
+	if err := s.ReleaseHourSlot(ctx, hour.Add(30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.TakeHourSlot(ctx, hour.Add(31*time.Minute), limit); !ok || err != nil {
+		t.Errorf("a released slot is not free again: %v %v", ok, err)
+	}
+	if ok, err := s.TakeHourSlot(ctx, hour.Add(32*time.Minute), limit); ok || err != nil {
+		t.Errorf("more than the limit after a release: %v %v", ok, err)
+	}
+	if err := s.ReleaseHourSlot(ctx, hour.Add(5*time.Hour)); err != nil {
+		t.Errorf("releasing in an hour with no count: %v", err)
+	}
 	if ok, err := s.TakeHourSlot(ctx, hour, 0); !ok || err != nil {
 		t.Errorf("limit 0 means no limit: %v %v", ok, err)
 	}

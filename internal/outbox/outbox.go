@@ -30,6 +30,7 @@ type Store interface {
 	AcquireLease(ctx context.Context, a baseline.Alert, now time.Time, d time.Duration, token string) (baseline.Alert, bool, error)
 	UpdateAlert(ctx context.Context, a baseline.Alert) (baseline.Alert, error)
 	TakeHourSlot(ctx context.Context, now time.Time, limit int) (bool, error)
+	ReleaseHourSlot(ctx context.Context, now time.Time) error
 }
 
 // Notifier makes one delivery attempt.
@@ -112,7 +113,8 @@ func (o *Outbox) deliver(ctx context.Context, a baseline.Alert) (baseline.Alert,
 		log.Error("alert failed: stored payload unreadable", "err", err)
 		return o.record(ctx, leased)
 	}
-	if o.MaxPerHour > 0 && o.Digest != nil {
+	slot := o.MaxPerHour > 0 && o.Digest != nil
+	if slot {
 		free, err := o.Store.TakeHourSlot(ctx, now, o.MaxPerHour)
 		if err != nil {
 			_, _ = o.record(ctx, leased) // release the lease
@@ -134,6 +136,12 @@ func (o *Outbox) deliver(ctx context.Context, a baseline.Alert) (baseline.Alert,
 	attemptAt := o.now()
 	res := o.Notifier.Send(ctx, env, attemptAt)
 	o.hit(FailAfterPost)
+	if slot && !res.Delivered {
+		// The hour's budget counts cards people saw, not attempts.
+		if err := o.Store.ReleaseHourSlot(context.WithoutCancel(ctx), now); err != nil {
+			log.Warn("flood guard: slot of a failed attempt not given back", "err", err)
+		}
+	}
 	o.outcome(log, &leased, res, attemptAt)
 	return o.record(ctx, leased)
 }
@@ -269,6 +277,12 @@ func (o *Outbox) digest(ctx context.Context, held []baseline.Alert) int {
 	o.hit(FailAfterPost)
 	digestID := "digest_" + rand.Text()
 	log := o.Logger.With("digestId", digestID)
+	if !res.Delivered && !res.Retry {
+		// A refused digest says nothing about the alerts it listed (a card
+		// Teams would not take, say): retry them on their schedule rather
+		// than fail 25 alerts at once.
+		res.Retry = true
+	}
 	for i, l := range leased {
 		if i < listed {
 			o.outcome(log.With("alertId", l.ID), &l, res, attemptAt)

@@ -211,3 +211,106 @@ func (b *blocking) count() int {
 	defer b.mu.Unlock()
 	return b.n
 }
+
+// teams is a scripted notifier that also posts digests.
+type teams struct {
+	scripted
+	digests [][]string // alert ids per digest
+	digest  alert.Result
+}
+
+func (n *teams) SendDigest(_ context.Context, envs []alert.Envelope, _ int, _ time.Time) (alert.Result, int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var ids []string
+	for _, e := range envs {
+		ids = append(ids, e.Data.AlertID)
+	}
+	n.digests = append(n.digests, ids)
+	return n.digest, len(envs)
+}
+
+func pendingFor(t *testing.T, s *baseline.Store, user string, at time.Time) baseline.Alert {
+	t.Helper()
+	env := alert.Envelope{Type: alert.EventType, Timestamp: at, Data: alert.Data{AlertID: "ctsi_" + user, UserPrincipalName: user}}
+	payload, _ := json.Marshal(env)
+	a := baseline.Alert{ID: "ctsi_" + user, User: user, ResourceTenant: "t1", EpisodeID: at,
+		State: baseline.AlertPending, NextAttemptAt: at, CreatedAt: at, Payload: payload}
+	ok, stored, err := s.ClaimAlert(context.Background(), a)
+	if err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	return stored
+}
+
+func TestFloodGuard(t *testing.T) {
+	start := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	ok := alert.Result{Delivered: true, Status: 202}
+	unavailable := alert.Result{Status: 503, Retry: true, Err: errors.New("unavailable")}
+	tests := []struct {
+		name    string
+		results []alert.Result
+		digest  alert.Result
+		alerts  int
+		// want: cards posted on their own, digests posted, final states
+		cards, digests int
+		state          baseline.AlertState
+		digested       int
+		runs           int
+	}{
+		{"past the limit the rest of the hour goes into one digest", []alert.Result{ok}, ok, 5, 2, 1, baseline.AlertSent, 3, 3},
+		{"failed attempts give their slot back", []alert.Result{unavailable, ok}, ok, 2, 2, 0, baseline.AlertSent, 0, 3},
+		{"a refused digest is retried, not failed", []alert.Result{ok}, alert.Result{Status: 400, Err: errors.New("bad card")}, 4, 2, 1, baseline.AlertPending, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t)
+			n := &teams{scripted: scripted{results: tt.results}, digest: tt.digest}
+			clk := &clock{t: start}
+			o := &Outbox{Store: s, Notifier: n, Digest: n, MaxPerHour: 2, Schedule: []time.Duration{time.Minute, time.Minute},
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.now, Rand: func() float64 { return 0.5 }}
+			var all []baseline.Alert
+			for i := range tt.alerts {
+				a := pendingFor(t, s, fmt.Sprintf("u%d@x.example", i), start)
+				all = append(all, a)
+				_ = o.Deliver(context.Background(), a) // the inline attempt
+			}
+			for range tt.runs { // timer runs, a minute apart, within the hour
+				clk.t = clk.t.Add(time.Minute)
+				if _, err := o.RunDue(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := n.count(); got-countFailures(n, tt.results) != tt.cards {
+				t.Errorf("%d individual attempts (%d delivered cards expected)", got, tt.cards)
+			}
+			if len(n.digests) < tt.digests || (tt.digests == 0 && len(n.digests) > 0) {
+				t.Errorf("%d digests; want %d", len(n.digests), tt.digests)
+			}
+			digested := 0
+			for _, a := range all {
+				got := get(t, s, a)
+				if got.State != tt.state && !(tt.state == baseline.AlertPending && got.State == baseline.AlertSent) {
+					t.Errorf("%s: state %s; want %s", a.User, got.State, tt.state)
+				}
+				if strings.HasPrefix(got.Digest, "digest_") {
+					digested++
+				}
+			}
+			if digested != tt.digested {
+				t.Errorf("%d rows marked sent by a digest; want %d", digested, tt.digested)
+			}
+		})
+	}
+}
+
+// countFailures counts the scripted attempts that did not deliver.
+func countFailures(n *teams, results []alert.Result) int {
+	f := 0
+	for i := range n.count() {
+		if !results[min(i, len(results)-1)].Delivered {
+			f++
+		}
+	}
+	return f
+}
