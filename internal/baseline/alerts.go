@@ -340,6 +340,13 @@ func (s *Store) AcquireLease(ctx context.Context, a Alert, now time.Time, d time
 		IfMatch:    &etag,
 	})
 	if conflictOnUpdate(err) {
+		// azcore retries a merge whose answer was lost (5xx, timeout); the
+		// retry then fails its condition against our own write. The token
+		// tells: a row leased with it is ours.
+		cur, found, rerr := s.getAlert(ctx, a.User, a.ResourceTenant, a.EpisodeID)
+		if rerr == nil && found && cur.LeaseToken == token && cur.State == AlertPending {
+			return cur, true, nil
+		}
 		return a, false, nil
 	}
 	if err != nil {

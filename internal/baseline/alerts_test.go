@@ -397,3 +397,50 @@ func TestDueAlerts(t *testing.T) {
 		t.Errorf("after leasing one: %d due, %v; want 3", len(due), err)
 	}
 }
+
+// commitThenFailUpdate is commitThenFail for updates (merge or replace).
+type commitThenFailUpdate struct {
+	updates atomic.Int32
+}
+
+func (c *commitThenFailUpdate) Do(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || (req.Method != http.MethodPatch && req.Method != "MERGE" && req.Method != http.MethodPut) {
+		return resp, err
+	}
+	if c.updates.Add(1) > 1 {
+		return resp, nil
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return &http.Response{
+		StatusCode: http.StatusServiceUnavailable,
+		Status:     "503 Service Unavailable",
+		Header:     http.Header{"Content-Type": {"application/json"}},
+		Body:       io.NopCloser(strings.NewReader(`{"odata.error":{"code":"ServerBusy","message":{"value":"busy"}}}`)),
+		Request:    req,
+	}, nil
+}
+
+func TestAcquireLeaseOwnRetriedMerge(t *testing.T) {
+	cfg := testConfig(t)
+	plain := openStore(t, cfg)
+	ctx := context.Background()
+	a := testAlert(t, "lease-retry@example.com", "t", ts(t, "2025-01-01T00:00:00Z"))
+	if ok, _, err := plain.ClaimAlert(ctx, a); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	stored, _, _ := plain.GetAlert(ctx, a.User, a.ResourceTenant, a.EpisodeID)
+
+	tr := &commitThenFailUpdate{}
+	cfg.Transport = tr
+	s := openStore(t, cfg)
+	now := ts(t, "2025-01-01T00:00:01Z")
+	leased, ok, err := s.AcquireLease(ctx, stored, now, time.Minute, "mine")
+	if err != nil || !ok || leased.LeaseToken != "mine" {
+		t.Fatalf("AcquireLease after a retried merge = %+v, %v, %v; want it acquired", leased, ok, err)
+	}
+	if n := tr.updates.Load(); n != 2 {
+		t.Errorf("%d merges sent; want 2 (the committed one and azcore's retry)", n)
+	}
+}
