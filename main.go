@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,9 +45,12 @@ var (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	go func() {
+		// After the first signal, a second one stops the process at once.
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -97,8 +101,8 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := config.Load(getenv)
 	logger := newLogger(stdout, cfg.LogLevel)
-	if err == nil && cfg.Port == "" {
-		err = fmt.Errorf("%s is not set: the Functions host sets it (use `make run` to try the handler locally)", config.EnvPort)
+	if cfg.Port == "" && getenv(config.EnvPort) == "" {
+		err = errors.Join(err, fmt.Errorf("%s is not set: the Functions host sets it (use `make run` to try the handler locally)", config.EnvPort))
 	}
 	if err != nil {
 		logger.Error("invalid configuration", "err", err)
