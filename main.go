@@ -215,7 +215,11 @@ func (a *app) crossTenantSignIns(ctx context.Context, inv funcs.Invocation) func
 	var rc funcs.RetryContext
 	inv.MetadataValue("PartitionContext", &pc)
 	inv.MetadataValue("RetryContext", &rc)
-	bodies, err := funcs.EventBodies(inv.Data["events"])
+	// Batches run to tens of MiB: once split into bodies, the encoded copy
+	// is let go before the long part of the work.
+	raw := inv.Data["events"]
+	delete(inv.Data, "events")
+	bodies, err := funcs.EventBodies(raw)
 	if err != nil {
 		// Input the host will send again unchanged: log and complete.
 		log.Error("batch skipped: events binding undecodable", "partition", pc.PartitionID, "err", err)

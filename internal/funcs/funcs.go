@@ -74,7 +74,7 @@ func invoke(logger *slog.Logger, name string, fn Func) http.Handler {
 		start := time.Now()
 		id := r.Header.Get("X-Azure-Functions-InvocationId")
 		log := logger.With("function", name, "invocationId", id)
-		inv, err := DecodeRequest(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		inv, err := decodeRequest(http.MaxBytesReader(w, r.Body, MaxBodyBytes), r.ContentLength)
 		if err != nil {
 			// The host would re-send the same bytes forever: log and complete.
 			log.Error("undecodable invocation request skipped", "err", err)
@@ -107,16 +107,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // DecodeRequest reads the host's envelope.
 func DecodeRequest(r io.Reader) (Invocation, error) {
+	return decodeRequest(r, 0)
+}
+
+// decodeRequest reads the whole body first, into one buffer of the size
+// the host announced when it did: batches run to tens of MiB, and a
+// streaming decoder would grow and copy its buffer along the way.
+func decodeRequest(r io.Reader, size int64) (Invocation, error) {
 	var env struct {
 		Data     map[string]json.RawMessage `json:"Data"`
 		Metadata map[string]json.RawMessage `json:"Metadata"`
 	}
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&env); err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, max(0, min(size, MaxBodyBytes))+bytes.MinRead))
+	if _, err := buf.ReadFrom(r); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return Invocation{}, fmt.Errorf("request body over %d bytes", tooBig.Limit)
 		}
+		return Invocation{}, fmt.Errorf("read request: %w", err)
+	}
+	if err := json.Unmarshal(buf.Bytes(), &env); err != nil {
 		return Invocation{}, fmt.Errorf("decode request envelope: %w", err)
 	}
 	if env.Data == nil {
