@@ -1,9 +1,11 @@
 package funcs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -118,10 +120,13 @@ func TestHandlerRepliesAsTheHostRequires(t *testing.T) {
 			req.Header.Set("X-Azure-Functions-InvocationId", "inv-1")
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
-			if rec.Code != tt.status {
-				t.Fatalf("status = %d; want %d", rec.Code, tt.status)
+			// The result's header is the header as written with the status:
+			// a Content-Type set after WriteHeader never reaches the host.
+			res := rec.Result()
+			if res.StatusCode != tt.status {
+				t.Fatalf("status = %d; want %d", res.StatusCode, tt.status)
 			}
-			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+			if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type = %q", ct)
 			}
 			var resp map[string]json.RawMessage
@@ -152,9 +157,80 @@ func TestHandlerRefusesOversizedBodiesWithoutRetry(t *testing.T) {
 	req := httptest.NewRequest("POST", "/Ok", body)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK || called || !strings.Contains(rec.Body.String(), "over") {
-		t.Fatalf("status %d called=%v body %s", rec.Code, called, rec.Body.String())
+	if res := rec.Result(); res.StatusCode != http.StatusOK || called || !strings.Contains(rec.Body.String(), "over") {
+		t.Fatalf("status %d called=%v body %s", res.StatusCode, called, rec.Body.String())
 	}
+}
+
+// TestHandlerDecodesALargeBatchCompletely sends a ~40 MiB host request (40
+// events of 1 MiB, the events array JSON-encoded twice as the host does) and
+// checks the function gets every event, in order, byte for byte. The
+// request is generated as it is read, so the test holds one copy of it at
+// most, inside the handler.
+func TestHandlerDecodesALargeBatchCompletely(t *testing.T) {
+	const events, pad = 40, 1 << 20
+	prefix := func(i int) string { return fmt.Sprintf(`{"records":[{"seq":%d,"pad":"`, i) }
+	const suffix = `"}]}`
+
+	var (
+		called bool
+		got    int
+		errs   []string
+	)
+	h := Handler(discard(), map[string]Func{"Ok": func(_ context.Context, inv Invocation) Result {
+		called = true
+		bodies, err := EventBodies(inv.Data["events"])
+		if err != nil {
+			errs = append(errs, err.Error())
+			return Result{}
+		}
+		got = len(bodies)
+		for i, b := range bodies {
+			p := prefix(i)
+			mid, ok := bytes.CutPrefix(b, []byte(p))
+			if ok {
+				mid, ok = bytes.CutSuffix(mid, []byte(suffix))
+			}
+			if !ok || len(mid) != pad || bytes.Count(mid, []byte{'a'}) != pad {
+				errs = append(errs, fmt.Sprintf("event %d: %d bytes starting %.40q", i, len(b), b))
+			}
+		}
+		return Result{Logs: []string{"processed"}}
+	}})
+
+	req := httptest.NewRequest("POST", "/Ok", largeHostRequest(events, pad, prefix, suffix))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if res := rec.Result(); res.StatusCode != http.StatusOK || !called {
+		t.Fatalf("status %d, function called=%v: %s", res.StatusCode, called, rec.Body.String())
+	}
+	if got != events || len(errs) > 0 {
+		t.Fatalf("%d events decoded; want %d; problems: %v", got, events, errs)
+	}
+}
+
+// largeHostRequest streams {"Data":{"events":"<events, JSON-encoded
+// twice>"},"Metadata":{...}} where event i is prefix(i), pad 'a' bytes, and
+// suffix. 'a' needs no escaping at either level, so only the short pieces
+// around it are escaped here.
+func largeHostRequest(events, pad int, prefix func(int) string, suffix string) io.Reader {
+	esc := func(s string) string { // a JSON string's content, without its quotes
+		b, _ := json.Marshal(s)
+		return string(b[1 : len(b)-1])
+	}
+	parts := []io.Reader{strings.NewReader(`{"Data":{"events":"` + esc("["))}
+	for i := range events {
+		sep := ""
+		if i > 0 {
+			sep = esc(",")
+		}
+		parts = append(parts,
+			strings.NewReader(sep+esc(`"`+esc(prefix(i)))),
+			&zeros{n: pad},
+			strings.NewReader(esc(esc(suffix)+`"`)))
+	}
+	parts = append(parts, strings.NewReader(esc("]")+`"},"Metadata":{"PartitionContext":{"PartitionId":"0"},"SequenceNumberArray":"[1]"}}`))
+	return io.MultiReader(parts...)
 }
 
 // zeros yields n 'a' bytes without allocating them up front.
@@ -173,7 +249,8 @@ func (z *zeros) Read(p []byte) (int, error) {
 }
 
 func FuzzEventBodies(f *testing.F) {
-	for _, seed := range []string{`"[\"{\\\"records\\\":[]}\"]"`, `[{"records":[]}]`, `{"records":[]}`, `null`, `"`, `[`, `"[1]"`} {
+	for _, seed := range []string{`"[\"{\\\"records\\\":[]}\"]"`, `[{"records":[]}]`, `{"records":[]}`, `null`, `"`, `[`, `"[1]"`,
+		` [ "a\u00e9\ud83d\ude00" , 1 ] `, `"[\"\\ud800x\", \"\\n\"]"`, "[\"\xff\"]", `"[ {\"a\" : [1, 2]} ]"`, `[[],"",null]`} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -181,7 +258,69 @@ func FuzzEventBodies(f *testing.F) {
 		if err != nil && bodies != nil {
 			t.Fatalf("bodies returned with error %v", err)
 		}
+		want, ok := referenceEventBodies(raw)
+		if !ok {
+			return // not an array shape encoding/json reads; EventBodies may be more tolerant
+		}
+		if err != nil {
+			t.Fatalf("EventBodies(%q) failed: %v; encoding/json reads %d bodies", raw, err, len(want))
+		}
+		if len(bodies) != len(want) {
+			t.Fatalf("EventBodies(%q) gave %d bodies; encoding/json reads %d", raw, len(bodies), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(bodies[i], want[i]) {
+				t.Fatalf("EventBodies(%q) body %d = %q; encoding/json reads %q", raw, i, bodies[i], want[i])
+			}
+		}
 	})
+}
+
+// referenceEventBodies decodes the array shapes of the events binding with
+// encoding/json alone: an array, or a string holding one; elements that are
+// strings are unquoted, others kept as they are. ok is false when
+// encoding/json does not read raw as one of those shapes (null, a single
+// object, invalid JSON).
+func referenceEventBodies(raw []byte) (bodies [][]byte, ok bool) {
+	text := raw
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		text = []byte(s)
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(text, &items) != nil || items == nil {
+		return nil, false
+	}
+	bodies = make([][]byte, 0, len(items))
+	for _, it := range items {
+		if len(it) > 0 && it[0] == '"' {
+			var e string
+			if json.Unmarshal(it, &e) != nil {
+				return nil, false
+			}
+			bodies = append(bodies, []byte(e))
+			continue
+		}
+		bodies = append(bodies, it)
+	}
+	return bodies, true
+}
+
+// The fuzz oracle must itself tell array shapes from the rest.
+func TestReferenceEventBodiesReadsOnlyArrayShapes(t *testing.T) {
+	for raw, want := range map[string]int{
+		`"[\"{}\",{}]"`: 2, `["{}",{"a":1}]`: 2, `[]`: 0, `"[]"`: 0,
+		`null`: -1, `{}`: -1, `"{}"`: -1, `[`: -1, `"\"[]\""`: -1,
+	} {
+		bodies, ok := referenceEventBodies([]byte(raw))
+		got := len(bodies)
+		if !ok {
+			got = -1 // not read
+		}
+		if got != want {
+			t.Errorf("referenceEventBodies(%s) = %d bodies; want %d (-1: not read)", raw, got, want)
+		}
+	}
 }
 
 func FuzzDecodeRequest(f *testing.F) {
