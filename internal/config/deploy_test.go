@@ -26,7 +26,7 @@ const (
 	mainTemplate  = "infra/main.bicep"
 	paramFile     = "infra/main.bicepparam"
 	entraTemplate = "infra/entra-diagnostic-setting.bicep"
-	deployDoc     = "docs/deploy.md"
+	deployDoc     = "README.md"
 	localSample   = "local.settings.sample.json"
 )
 
