@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -147,19 +148,21 @@ func TestClaimAlertConcurrent(t *testing.T) {
 	}
 }
 
-// commitThenFail forwards the first POST (an insert) to the service, then
-// answers 503 as if the response had been lost: azcore retries the POST,
-// which meets the row its first attempt committed.
+// commitThenFail lets the first request with one of methods commit at the
+// service, then answers 503 as if the response had been lost: azcore
+// retries it, and the retry meets what its first attempt wrote. Creating
+// tables (POST /Tables) passes untouched.
 type commitThenFail struct {
-	posts atomic.Int32
+	methods []string
+	n       atomic.Int32
 }
 
 func (c *commitThenFail) Do(req *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil || req.Method != http.MethodPost || strings.HasSuffix(req.URL.Path, "/Tables") {
+	if err != nil || !slices.Contains(c.methods, req.Method) || strings.HasSuffix(req.URL.Path, "/Tables") {
 		return resp, err
 	}
-	if c.posts.Add(1) > 1 {
+	if c.n.Add(1) > 1 {
 		return resp, nil
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
@@ -175,7 +178,7 @@ func (c *commitThenFail) Do(req *http.Request) (*http.Response, error) {
 
 func TestClaimAlertOwnRetriedInsert(t *testing.T) {
 	cfg := testConfig(t)
-	tr := &commitThenFail{}
+	tr := &commitThenFail{methods: []string{http.MethodPost}}
 	cfg.Transport = tr
 	s := openStore(t, cfg)
 	ctx := context.Background()
@@ -184,13 +187,13 @@ func TestClaimAlertOwnRetriedInsert(t *testing.T) {
 	if err != nil || !claimed || stored.ClaimToken != a.ClaimToken {
 		t.Fatalf("ClaimAlert after a retried insert = %v, %+v, %v; want claimed", claimed, stored, err)
 	}
-	if n := tr.posts.Load(); n != 2 {
+	if n := tr.n.Load(); n != 2 {
 		t.Errorf("%d inserts sent; want 2 (the committed one and azcore's retry)", n)
 	}
 
 	// The same happens to a pair insert: SavePair reports ErrConflict, and
 	// a re-read finds the caller's own state (documented, harmless).
-	tr.posts.Store(0)
+	tr.n.Store(0)
 	p := Pair{User: "retry@example.com", ResourceTenant: "t", State: testState(t)}
 	if _, err := s.SavePair(ctx, p); !errors.Is(err, ErrConflict) {
 		t.Fatalf("SavePair after a retried insert = %v; want ErrConflict", err)
@@ -398,30 +401,6 @@ func TestDueAlerts(t *testing.T) {
 	}
 }
 
-// commitThenFailUpdate is commitThenFail for updates (merge or replace).
-type commitThenFailUpdate struct {
-	updates atomic.Int32
-}
-
-func (c *commitThenFailUpdate) Do(req *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil || (req.Method != http.MethodPatch && req.Method != "MERGE" && req.Method != http.MethodPut) {
-		return resp, err
-	}
-	if c.updates.Add(1) > 1 {
-		return resp, nil
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return &http.Response{
-		StatusCode: http.StatusServiceUnavailable,
-		Status:     "503 Service Unavailable",
-		Header:     http.Header{"Content-Type": {"application/json"}},
-		Body:       io.NopCloser(strings.NewReader(`{"odata.error":{"code":"ServerBusy","message":{"value":"busy"}}}`)),
-		Request:    req,
-	}, nil
-}
-
 func TestAcquireLeaseOwnRetriedMerge(t *testing.T) {
 	cfg := testConfig(t)
 	plain := openStore(t, cfg)
@@ -432,7 +411,7 @@ func TestAcquireLeaseOwnRetriedMerge(t *testing.T) {
 	}
 	stored, _, _ := plain.GetAlert(ctx, a.User, a.ResourceTenant, a.EpisodeID)
 
-	tr := &commitThenFailUpdate{}
+	tr := &commitThenFail{methods: []string{http.MethodPatch, "MERGE", http.MethodPut}}
 	cfg.Transport = tr
 	s := openStore(t, cfg)
 	now := ts(t, "2025-01-01T00:00:01Z")
@@ -440,7 +419,7 @@ func TestAcquireLeaseOwnRetriedMerge(t *testing.T) {
 	if err != nil || !ok || leased.LeaseToken != "mine" {
 		t.Fatalf("AcquireLease after a retried merge = %+v, %v, %v; want it acquired", leased, ok, err)
 	}
-	if n := tr.updates.Load(); n != 2 {
+	if n := tr.n.Load(); n != 2 {
 		t.Errorf("%d merges sent; want 2 (the committed one and azcore's retry)", n)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/internal/azurite"
+	"github.com/tenantwatch/tenantwatch/internal/azurite/azuritetest"
 	"github.com/tenantwatch/tenantwatch/internal/baseline"
 	"github.com/tenantwatch/tenantwatch/internal/detect"
 )
@@ -24,17 +25,7 @@ import (
 
 var emu *azurite.Emulator
 
-func TestMain(m *testing.M) {
-	var err error
-	emu, err = azurite.Start(context.Background(), azurite.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start Azurite:", err) // never skipped: CI installs it
-		os.Exit(1)
-	}
-	code := m.Run()
-	emu.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(azuritetest.Main(m, &emu)) }
 
 type recorder struct {
 	mu     sync.Mutex

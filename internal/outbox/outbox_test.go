@@ -15,6 +15,7 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/internal/alert"
 	"github.com/tenantwatch/tenantwatch/internal/azurite"
+	"github.com/tenantwatch/tenantwatch/internal/azurite/azuritetest"
 	"github.com/tenantwatch/tenantwatch/internal/baseline"
 )
 
@@ -47,17 +48,7 @@ func (c *clock) now() time.Time { return c.t }
 
 var emu *azurite.Emulator
 
-func TestMain(m *testing.M) {
-	var err error
-	emu, err = azurite.Start(context.Background(), azurite.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start Azurite:", err) // never skipped: CI installs it
-		os.Exit(1)
-	}
-	code := m.Run()
-	emu.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(azuritetest.Main(m, &emu)) }
 
 func newStore(t *testing.T) *baseline.Store {
 	t.Helper()

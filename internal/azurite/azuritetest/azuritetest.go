@@ -3,6 +3,8 @@ package azuritetest
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/tenantwatch/tenantwatch/internal/azurite"
@@ -24,4 +26,19 @@ func Start(t testing.TB) *azurite.Emulator {
 		}
 	})
 	return e
+}
+
+// Main runs a package's tests with one Azurite shared by all of them, for
+// TestMain: emu is set before the tests run, and the emulator is stopped
+// after. If Azurite cannot start, the run fails with the reason (never
+// skipped).
+func Main(m *testing.M, emu **azurite.Emulator) int {
+	e, err := azurite.Start(context.Background(), azurite.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start azurite:", err)
+		return 1
+	}
+	defer e.Stop()
+	*emu = e
+	return m.Run()
 }
