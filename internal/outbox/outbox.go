@@ -65,6 +65,9 @@ type Outbox struct {
 	Rand func() float64
 	// BatchSize bounds how many due alerts one RunDue handles (default 100).
 	BatchSize int
+	// RunBudget bounds how long one RunDue keeps starting attempts (default
+	// 40 s, inside the timer's one-minute period).
+	RunBudget time.Duration
 	// Failpoint, when set, is called at each named step.
 	Failpoint func(name string)
 	// MaxPerHour, when above 0, turns on the flood guard: past this many
@@ -216,34 +219,70 @@ func (o *Outbox) RunDue(ctx context.Context) (RunStats, error) {
 	if err != nil {
 		return RunStats{}, fmt.Errorf("list due alerts: %w", err)
 	}
-	st := RunStats{Due: len(due)}
-	var held []baseline.Alert
+	// A run ends well before the next timer tick and the function timeout,
+	// however slow the webhook: what it does not reach waits for the next.
+	deadline := time.Now().Add(o.runBudget())
+	var (
+		st   = RunStats{Due: len(due)}
+		held []baseline.Alert
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, o.concurrency())
+	)
 	for _, a := range due {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || time.Now().After(deadline) {
 			break
 		}
 		if a.Digest == heldForDigest && o.Digest != nil {
 			held = append(held, a)
 			continue
 		}
-		stored, err := o.deliver(ctx, a)
-		switch {
-		case err == nil:
-			st.Attempted++
-		case errors.Is(err, ErrHeld):
-			held = append(held, stored)
-		case errors.Is(err, ErrBusy):
-			st.Busy++
-		default:
-			st.Errors++
-			o.Logger.Warn("outbox delivery not recorded", "alertId", a.ID, "err", err)
+		sem <- struct{}{}
+		if time.Now().After(deadline) {
+			<-sem
+			break
 		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			stored, err := o.deliver(ctx, a)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				st.Attempted++
+			case errors.Is(err, ErrHeld):
+				held = append(held, stored)
+			case errors.Is(err, ErrBusy):
+				st.Busy++
+			default:
+				st.Errors++
+				o.Logger.Warn("outbox delivery not recorded", "alertId", a.ID, "err", err)
+			}
+		})
 	}
+	wg.Wait()
 	st.Held = len(held)
 	if len(held) > 0 {
 		st.Digested = o.digest(ctx, held)
 	}
 	return st, nil
+}
+
+// runBudget is how long RunDue keeps starting attempts.
+func (o *Outbox) runBudget() time.Duration {
+	if o.RunBudget > 0 {
+		return o.RunBudget
+	}
+	return 40 * time.Second
+}
+
+// concurrency is how many attempts RunDue makes at once: one when posts
+// are paced (Teams), a few otherwise.
+func (o *Outbox) concurrency() int {
+	if o.MinInterval > 0 {
+		return 1
+	}
+	return 4
 }
 
 // digest leases the held alerts, posts one card listing them and records

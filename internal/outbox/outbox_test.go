@@ -305,3 +305,32 @@ func countFailures(n *teams, results []alert.Result) int {
 	}
 	return f
 }
+
+type slow struct{ scripted }
+
+func (s *slow) Send(ctx context.Context, env alert.Envelope, now time.Time) alert.Result {
+	time.Sleep(300 * time.Millisecond)
+	return s.scripted.Send(ctx, env, now)
+}
+
+func TestRunDueStopsStartingAttemptsWhenItsBudgetIsSpent(t *testing.T) {
+	s := newStore(t)
+	start := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	for i := range 9 {
+		pendingFor(t, s, fmt.Sprintf("slow%d@x.example", i), start)
+	}
+	n := &slow{scripted{results: []alert.Result{{Delivered: true, Status: 204}}}}
+	o := &Outbox{Store: s, Notifier: n, Schedule: []time.Duration{time.Minute}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now: func() time.Time { return start.Add(time.Minute) }, RunBudget: 100 * time.Millisecond}
+	st, err := o.RunDue(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Due != 9 || st.Attempted != 4 {
+		t.Errorf("due %d attempted %d; want 9 due and only the first 4 (one round of concurrency) attempted", st.Due, st.Attempted)
+	}
+	st, err = o.RunDue(context.Background())
+	if err != nil || st.Due != 5 {
+		t.Errorf("the next run found %d due (%v); want the 5 left", st.Due, err)
+	}
+}
