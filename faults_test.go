@@ -8,13 +8,17 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/internal/alert"
+	"github.com/tenantwatch/tenantwatch/internal/baseline"
 	"github.com/tenantwatch/tenantwatch/internal/hostsim"
 	"github.com/tenantwatch/tenantwatch/internal/webhooktest"
 )
@@ -64,44 +68,61 @@ func risky(user string) string {
 func TestWebhookFailingThenRecoveringGetsEveryAlertOnce(t *testing.T) {
 	const failures = 3
 	rx, env := webhookEnv(t, webhooktest.FailFirst(failures, http.StatusInternalServerError, 0))
-	env["ALERT_RETRY_SCHEDULE"] = "1s,1s,1s,1s,1s"
+	// 2s −20 % jitter still puts consecutive attempts in different seconds,
+	// so each one's webhook-timestamp must differ from the last.
+	env["ALERT_RETRY_SCHEDULE"] = "2s,2s,2s,2s,2s"
 	h := start(t, merge(env, tables()))
 	if r := send(t, h, []string{risky("flaky@contoso.example")}); !r.OK() {
 		t.Fatalf("the webhook's failure held the batch: %d", r.Status)
 	}
-	drainOutbox(t, h, rx, 1, 30*time.Second)
+	drainOutbox(t, h, rx, 1, 20*time.Second)
 	id := rx.DeliveredIDs()[0]
 	atts := attemptsFor(rx, id)
 	if len(atts) != failures+1 {
 		t.Errorf("%d attempts; want %d", len(atts), failures+1)
 	}
-	for i := 1; i < len(atts); i++ {
-		gap := atts[i].At.Sub(atts[i-1].At)
-		if gap < 800*time.Millisecond { // 1 s −20 % jitter
-			t.Errorf("attempt %d came %v after the previous; the schedule says 1s ±20%%", i+1, gap)
+	signatures := map[string]int{}
+	for i, a := range atts {
+		if !a.Verified {
+			t.Errorf("attempt %d did not verify", i+1)
 		}
-		if !atts[i].Verified || atts[i].Timestamp == atts[i-1].Timestamp {
-			t.Errorf("attempt %d: verified=%v timestamp %s (previous %s); each attempt is signed afresh", i+1, atts[i].Verified, atts[i].Timestamp, atts[i-1].Timestamp)
+		if prev, seen := signatures[a.Signature]; seen {
+			t.Errorf("attempt %d carries the signature of attempt %d; each attempt is signed afresh", i+1, prev+1)
+		}
+		signatures[a.Signature] = i
+		if i == 0 {
+			continue
+		}
+		if gap := a.At.Sub(atts[i-1].At); gap < 1600*time.Millisecond { // 2 s −20 % jitter
+			t.Errorf("attempt %d came %v after the previous; the schedule says 2s ±20%%", i+1, gap)
+		}
+		ts, err1 := strconv.ParseInt(a.Timestamp, 10, 64)
+		prev, err2 := strconv.ParseInt(atts[i-1].Timestamp, 10, 64)
+		if err1 != nil || err2 != nil || ts <= prev {
+			t.Errorf("attempt %d: webhook-timestamp %q after %q; want a later second: each attempt is signed afresh", i+1, a.Timestamp, atts[i-1].Timestamp)
 		}
 	}
-	t.Logf("attempts=%d for %s", len(atts), id)
 	assertOnePostEach(t, rx)
 }
 
 func TestWebhookRetryAfterIsHonoured(t *testing.T) {
-	rx, env := webhookEnv(t, webhooktest.FailFirst(1, http.StatusTooManyRequests, 3*time.Second))
-	env["ALERT_RETRY_SCHEDULE"] = "1s,1s"
-	h := start(t, merge(env, tables()))
-	send(t, h, []string{risky("throttled@contoso.example")})
-	drainOutbox(t, h, rx, 1, 30*time.Second)
-	atts := attemptsFor(rx, rx.DeliveredIDs()[0])
-	if len(atts) != 2 {
-		t.Fatalf("%d attempts; want 2", len(atts))
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			rx, env := webhookEnv(t, webhooktest.FailFirst(1, status, 3*time.Second))
+			env["ALERT_RETRY_SCHEDULE"] = "1s,1s"
+			h := start(t, merge(env, tables()))
+			send(t, h, []string{risky("throttled@contoso.example")})
+			drainOutbox(t, h, rx, 1, 20*time.Second)
+			atts := attemptsFor(rx, rx.DeliveredIDs()[0])
+			if len(atts) != 2 {
+				t.Fatalf("%d attempts; want 2", len(atts))
+			}
+			if gap := atts[1].At.Sub(atts[0].At); gap < 3*time.Second {
+				t.Errorf("second attempt %v after a %d with Retry-After: 3; want ≥ 3s", gap, status)
+			}
+			assertOnePostEach(t, rx)
+		})
 	}
-	if gap := atts[1].At.Sub(atts[0].At); gap < 3*time.Second {
-		t.Errorf("second attempt %v after a 429 with Retry-After: 3; want ≥ 3s", gap)
-	}
-	assertOnePostEach(t, rx)
 }
 
 func TestAlertIsMarkedFailedAfterTheSchedule(t *testing.T) {
@@ -116,15 +137,20 @@ func TestAlertIsMarkedFailedAfterTheSchedule(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rx, env := webhookEnv(t, webhooktest.FailFirst(1000, tt.status, 0))
+			// A URL whose path and query are secrets, as a Workflows URL's are.
+			secrets := []string{"p" + rand.Text(), "q" + rand.Text(), "s" + rand.Text()}
+			env["ALERT_WEBHOOK_URL"] = strings.TrimSuffix(rx.URL, "/alerts") + "/" + secrets[0] + "/" + secrets[1] + "?sig=" + secrets[2]
 			env["ALERT_RETRY_SCHEDULE"] = "500ms,500ms"
-			h := start(t, merge(env, tables()))
-			send(t, h, []string{risky("doomed@contoso.example")})
-			deadline := time.Now().Add(20 * time.Second)
+			env = merge(env, tables())
+			h := start(t, env)
+			at := time.Now().UTC().Add(-time.Minute)
+			send(t, h, []string{body(signIn{user: "doomed@contoso.example", home: ours, resource: theirs, risk: "high", at: at})})
+			deadline := time.Now().Add(15 * time.Second)
 			for !strings.Contains(h.Logs(), "failed for good") && time.Now().Before(deadline) {
 				runOutbox(t, h)
 				time.Sleep(200 * time.Millisecond)
 			}
-			if !strings.Contains(h.Logs(), "failed for good") {
+			if logLine(h, "failed for good") == "" {
 				t.Fatal("no error-level log marked the alert failed")
 			}
 			for range 3 { // a failed alert is never attempted again
@@ -136,6 +162,18 @@ func TestAlertIsMarkedFailedAfterTheSchedule(t *testing.T) {
 			}
 			if !strings.Contains(h.Logs(), atts[0].ID) {
 				t.Error("the failure log does not name the alert id")
+			}
+			row := storedAlert(t, openStore(t, env), "doomed@contoso.example", theirs, at)
+			if row.State != baseline.AlertFailed || row.Attempts != len(atts) || row.LastError == "" {
+				t.Errorf("stored state %q, %d attempts, last error %q; want failed, %d attempts and the reason", row.State, row.Attempts, row.LastError, len(atts))
+			}
+			for _, secret := range secrets {
+				if strings.Contains(row.LastError, secret) {
+					t.Errorf("the stored last error holds a secret part of the webhook URL: %q", row.LastError)
+				}
+				if strings.Contains(h.Logs(), secret) {
+					t.Error("the logs hold a secret part of the webhook URL")
+				}
 			}
 		})
 	}
@@ -182,14 +220,75 @@ func TestProcessKilledAtEachFailpointLosesNothing(t *testing.T) {
 	}
 }
 
-// TestTeamsFloodGuardDigestsTheRestOfTheHour plays a Teams Workflows
-// webhook (it answers 202 with no body; Teams itself cannot run here).
-func TestTeamsFloodGuardDigestsTheRestOfTheHour(t *testing.T) {
-	rx, err := webhooktest.Start(webhooktest.Options{Respond: func(string, int) (int, string) { return http.StatusAccepted, "" }})
+// clearOfTheHourTurn waits for the next wall-clock hour when it is less
+// than 15 s away: the flood guard counts cards per hour, and a test whose
+// cards straddle two hours would see two budgets.
+func clearOfTheHourTurn(t *testing.T) {
+	t.Helper()
+	now := time.Now().UTC()
+	if left := now.Truncate(time.Hour).Add(time.Hour).Sub(now); left < 15*time.Second {
+		t.Logf("waiting %v for the hour to turn", left)
+		time.Sleep(left + 100*time.Millisecond)
+	}
+}
+
+// teamsReceiver plays a Teams Workflows webhook: it answers 202 with no
+// body, unless respond says otherwise (Teams itself cannot run here).
+func teamsReceiver(t *testing.T, respond func(string, int) (int, string)) *webhooktest.Receiver {
+	t.Helper()
+	if respond == nil {
+		respond = func(string, int) (int, string) { return http.StatusAccepted, "" }
+	}
+	rx, err := webhooktest.Start(webhooktest.Options{Respond: func(id string, n int) (int, string) {
+		if status, ra := respond(id, n); status != 0 {
+			return status, ra
+		}
+		return http.StatusAccepted, ""
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(rx.Close)
+	return rx
+}
+
+// teamsPosts sorts the messages Teams accepted into alert cards (their
+// summaries) and digests (how many alerts each listed).
+func teamsPosts(t *testing.T, rx *webhooktest.Receiver) (cards []string, digests []int) {
+	t.Helper()
+	for _, body := range rx.Bodies() {
+		var msg struct {
+			Summary string `json:"summary"`
+		}
+		if err := json.Unmarshal(body, &msg); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(msg.Summary, "(digest)") {
+			var listed int
+			fmt.Sscan(msg.Summary, &listed)
+			digests = append(digests, listed)
+		} else {
+			cards = append(cards, msg.Summary)
+		}
+	}
+	return cards, digests
+}
+
+// carded reports whether one of the cards names user.
+func carded(cards []string, user string) bool {
+	for _, c := range cards {
+		if strings.Contains(c, user) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTeamsFloodGuardDigestsTheRestOfTheHour plays a Teams Workflows
+// webhook.
+func TestTeamsFloodGuardDigestsTheRestOfTheHour(t *testing.T) {
+	clearOfTheHourTurn(t)
+	rx := teamsReceiver(t, nil)
 	env := merge(tables(), map[string]string{
 		"BaselineStorage":      emu.ConnectionString(),
 		"LEARNING_PERIOD":      "0",
@@ -198,9 +297,12 @@ func TestTeamsFloodGuardDigestsTheRestOfTheHour(t *testing.T) {
 		"ALERT_MAX_PER_HOUR":   "2",
 	})
 	a, b := start(t, env), start(t, env) // the count is shared through storage
-	var events []string
+	at := time.Now().UTC().Add(-time.Minute)
+	var users, events []string
 	for i := range 6 {
-		events = append(events, risky(fmt.Sprintf("flood%d@contoso.example", i)))
+		user := fmt.Sprintf("flood%d@contoso.example", i)
+		users = append(users, user)
+		events = append(events, body(signIn{user: user, home: ours, resource: theirs, risk: "high", at: at}))
 	}
 	if r := send(t, a, events[:3]); !r.OK() {
 		t.Fatal(r.Status)
@@ -211,25 +313,135 @@ func TestTeamsFloodGuardDigestsTheRestOfTheHour(t *testing.T) {
 	runOutbox(t, a)
 	runOutbox(t, b)
 
-	var cards, digests, listed int
-	for _, body := range rx.Bodies() {
-		var msg struct {
-			Summary string `json:"summary"`
-		}
-		if err := json.Unmarshal(body, &msg); err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(msg.Summary, "(digest)") {
-			digests++
-			fmt.Sscan(msg.Summary, &listed)
-		} else {
-			cards++
-		}
-	}
-	if cards != 2 || digests != 1 || listed != 4 {
-		t.Errorf("%d cards and %d digests listing %d; want 2 cards and 1 digest listing 4", cards, digests, listed)
+	cards, digests := teamsPosts(t, rx)
+	if len(cards) != 2 || len(digests) != 1 || digests[0] != 4 {
+		t.Errorf("%d cards and digests listing %v; want 2 cards and 1 digest listing 4", len(cards), digests)
 	}
 	if r := runOutbox(t, a); !strings.Contains(strings.Join(r.Logs, " "), "due=0") {
 		t.Errorf("alerts still due after the digest: %v", r.Logs)
+	}
+
+	// In storage: every alert sent; the carded ones on their own, the rest
+	// under one digest id.
+	store := openStore(t, env)
+	digestIDs := map[string]int{}
+	for _, user := range users {
+		row := storedAlert(t, store, user, theirs, at)
+		if row.State != baseline.AlertSent {
+			t.Errorf("%s: state %q; want sent", user, row.State)
+		}
+		switch {
+		case carded(cards, user):
+			if row.Digest != "" {
+				t.Errorf("%s had its own card, yet its row names digest %q", user, row.Digest)
+			}
+		case strings.HasPrefix(row.Digest, "digest_"):
+			digestIDs[row.Digest]++
+		default:
+			t.Errorf("%s: no card of its own, and digest %q", user, row.Digest)
+		}
+	}
+	if len(digestIDs) != 1 {
+		t.Errorf("digested rows name %v; want one digest listing 4", digestIDs)
+	}
+	for _, n := range digestIDs {
+		if n != 4 {
+			t.Errorf("%d rows name the digest; want 4", n)
+		}
+	}
+}
+
+// TestFloodGuardLeavesMachineWebhooksAlone: the hourly budget is for people
+// reading a channel; a Standard Webhooks receiver gets every alert on its
+// own.
+func TestFloodGuardLeavesMachineWebhooksAlone(t *testing.T) {
+	clearOfTheHourTurn(t)
+	rx, env := webhookEnv(t, nil)
+	env = merge(env, tables(), map[string]string{"ALERT_MAX_PER_HOUR": "1"})
+	h := start(t, env)
+	at := time.Now().UTC().Add(-time.Minute)
+	var users, events []string
+	for i := range 4 {
+		user := fmt.Sprintf("machine%d@contoso.example", i)
+		users = append(users, user)
+		events = append(events, body(signIn{user: user, home: ours, resource: theirs, risk: "high", at: at}))
+	}
+	if r := send(t, h, events); !r.OK() {
+		t.Fatal(r.Status)
+	}
+	runOutbox(t, h)
+
+	if n := len(rx.Bodies()); n != len(users) {
+		t.Errorf("%d messages; want %d, one per alert", n, len(users))
+	}
+	got := map[string]bool{}
+	for _, e := range delivered(t, rx) {
+		if e.Type != alert.EventType {
+			t.Errorf("message of type %q; want %q", e.Type, alert.EventType)
+		}
+		got[e.Data.UserPrincipalName] = true
+	}
+	store := openStore(t, env)
+	for _, user := range users {
+		if !got[user] {
+			t.Errorf("no alert of its own for %s", user)
+		}
+		if row := storedAlert(t, store, user, theirs, at); row.State != baseline.AlertSent || row.Digest != "" {
+			t.Errorf("%s: state %q digest %q; want sent on its own", user, row.State, row.Digest)
+		}
+	}
+	assertOnePostEach(t, rx)
+}
+
+// TestTeamsFailedAttemptsDoNotUseUpTheHoursCards: a card Teams refused was
+// seen by no one, so its slot in the hour's budget is given back and the
+// retries still go out as cards of their own.
+func TestTeamsFailedAttemptsDoNotUseUpTheHoursCards(t *testing.T) {
+	clearOfTheHourTurn(t)
+	rx := teamsReceiver(t, webhooktest.FailFirst(2, http.StatusServiceUnavailable, 0)) // Teams posts carry no webhook-id: the first 2 POSTs
+	env := merge(tables(), map[string]string{
+		"BaselineStorage":      emu.ConnectionString(),
+		"LEARNING_PERIOD":      "0",
+		"ALERT_WEBHOOK_URL":    rx.URL,
+		"ALERT_WEBHOOK_FORMAT": "teams",
+		"ALERT_MAX_PER_HOUR":   "2",
+		"ALERT_RETRY_SCHEDULE": "1s,1s,1s",
+	})
+	h := start(t, env)
+	at := time.Now().UTC().Add(-time.Minute)
+	users := []string{"refused0@contoso.example", "refused1@contoso.example"}
+	if r := send(t, h, []string{body(
+		signIn{user: users[0], home: ours, resource: theirs, risk: "high", at: at},
+		signIn{user: users[1], home: ours, resource: theirs, risk: "high", at: at},
+	)}); !r.OK() {
+		t.Fatal(r.Status)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for len(rx.Bodies()) < len(users) && time.Now().Before(deadline) {
+		runOutbox(t, h)
+		time.Sleep(200 * time.Millisecond)
+	}
+	if r := runOutbox(t, h); !strings.Contains(strings.Join(r.Logs, " "), "due=0") {
+		t.Errorf("alerts still due: %v", r.Logs)
+	}
+
+	cards, digests := teamsPosts(t, rx)
+	if len(cards) != 2 || len(digests) != 0 {
+		t.Errorf("%d cards and digests listing %v; want 2 cards and no digest: failed attempts used up the budget", len(cards), digests)
+	}
+	store := openStore(t, env)
+	attempts := 0
+	for _, user := range users {
+		if !carded(cards, user) {
+			t.Errorf("no card of its own for %s", user)
+		}
+		row := storedAlert(t, store, user, theirs, at)
+		if row.State != baseline.AlertSent || row.Digest != "" {
+			t.Errorf("%s: state %q digest %q; want sent on its own", user, row.State, row.Digest)
+		}
+		attempts += row.Attempts
+	}
+	if n := len(rx.Attempts()); attempts != 4 || n != 4 {
+		t.Errorf("%d attempts stored, %d POSTs seen; want 4 (2 refused, 2 accepted)", attempts, n)
 	}
 }

@@ -9,8 +9,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,9 +24,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
 	"github.com/tenantwatch/tenantwatch/internal/alert"
 	"github.com/tenantwatch/tenantwatch/internal/azurite"
 	"github.com/tenantwatch/tenantwatch/internal/azurite/faultproxy"
+	"github.com/tenantwatch/tenantwatch/internal/baseline"
 	"github.com/tenantwatch/tenantwatch/internal/demo"
 	"github.com/tenantwatch/tenantwatch/internal/hostsim"
 	"github.com/tenantwatch/tenantwatch/internal/webhooktest"
@@ -138,6 +145,60 @@ func runOutbox(t *testing.T, h *hostsim.Handler) hostsim.Reply {
 		t.Fatalf("invoke outbox: %v", err)
 	}
 	return reply
+}
+
+// openStore opens the tables a handler started with env uses, to check
+// what it stored.
+func openStore(t *testing.T, env map[string]string) *baseline.Store {
+	t.Helper()
+	store, err := baseline.Open(baseline.Config{
+		Connection:    baseline.Connection{ConnectionString: emu.ConnectionString()},
+		BaselineTable: env["BASELINE_TABLE"],
+		AlertsTable:   env["ALERTS_TABLE"],
+		CreateTables:  true,
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// storedAlert reads the alert row of the episode a sighting at `at` opened
+// for (user, resource tenant).
+func storedAlert(t *testing.T, store *baseline.Store, user, resource string, at time.Time) baseline.Alert {
+	t.Helper()
+	a, found, err := store.GetAlert(context.Background(), strings.ToLower(user), strings.ToLower(resource), at.UTC().Truncate(100*time.Nanosecond))
+	if err != nil {
+		t.Fatalf("read alert of %s: %v", user, err)
+	}
+	if !found {
+		t.Fatalf("no alert row for %s at %v", user, at)
+	}
+	return a
+}
+
+// rowCount counts the rows of a table straight from the service; a table
+// that does not exist has none.
+func rowCount(t *testing.T, table string) int {
+	t.Helper()
+	svc, err := aztables.NewServiceClientFromConnectionString(emu.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	pager := svc.NewClient(table).NewListEntitiesPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(context.Background())
+		var re *azcore.ResponseError
+		if errors.As(err, &re) && re.ErrorCode == string(aztables.TableNotFound) {
+			return 0
+		}
+		if err != nil {
+			t.Fatalf("list %s: %v", table, err)
+		}
+		n += len(page.Entities)
+	}
+	return n
 }
 
 // signIn is a successful sign-in record in the diagnostic-settings shape.
@@ -299,22 +360,17 @@ func TestAlertPayloadCarriesTheRequiredFields(t *testing.T) {
 }
 
 // TestTwoHandlersGivenTheSameBatchesAtOnceRaiseOneAlertPerEpisode races
-// two processes over the same batches, round after round.
+// two processes over the same batches, round after round: first sightings
+// (each twice in its batch), then late sightings and re-opened episodes.
 func TestTwoHandlersGivenTheSameBatchesAtOnceRaiseOneAlertPerEpisode(t *testing.T) {
 	rx, env := webhookEnv(t, nil)
 	env = merge(env, tables())
 	a, b := start(t, env), start(t, env)
+	store := openStore(t, env)
 	const rounds, pairs = 12, 4
-	now := time.Now().UTC().Add(-time.Hour)
-	want := map[string]bool{}
-	for r := range rounds {
-		var ss []signIn
-		for p := range pairs {
-			s := signIn{user: fmt.Sprintf("race%d-%d@contoso.example", r, p), home: ours, resource: theirs, risk: "high", at: now.Add(time.Duration(r*pairs+p) * time.Second)}
-			ss = append(ss, s, s) // and an exact duplicate in the same batch
-			want[alert.ID(s.user, s.resource, s.at.Truncate(100*time.Nanosecond))] = true
-		}
-		events := []string{body(ss...)}
+	now := time.Now().UTC().Truncate(time.Second)
+	race := func(events []string) {
+		t.Helper()
 		var wg sync.WaitGroup
 		for _, h := range []*hostsim.Handler{a, b} {
 			wg.Go(func() {
@@ -325,16 +381,78 @@ func TestTwoHandlersGivenTheSameBatchesAtOnceRaiseOneAlertPerEpisode(t *testing.
 		}
 		wg.Wait()
 	}
+	type pairTimes struct {
+		user     string
+		first    time.Time // opens the first episode
+		reopened time.Time // 18 days after it: opens the second
+	}
+	var all []pairTimes
+	for r := range rounds {
+		for p := range pairs {
+			offset := time.Duration(r*pairs+p) * time.Second
+			all = append(all, pairTimes{
+				user:     fmt.Sprintf("race%d-%d@contoso.example", r, p),
+				first:    now.Add(-20*24*time.Hour + offset),
+				reopened: now.Add(-2*24*time.Hour + offset),
+			})
+		}
+	}
+	sighting := func(p pairTimes, at time.Time) signIn {
+		return signIn{user: p.user, home: ours, resource: theirs, risk: "high", at: at}
+	}
+
+	// Phase 1: every pair's first sighting, and an exact duplicate of it.
+	for r := range rounds {
+		var ss []signIn
+		for _, p := range all[r*pairs : (r+1)*pairs] {
+			s := sighting(p, p.first)
+			ss = append(ss, s, s)
+		}
+		race([]string{body(ss...)})
+	}
+	// Phase 2, per pair and in this order in one batch: a late sighting 2h
+	// before the episode start (it moves the start back), one 18 days after
+	// the last seen (a new episode, so one more alert), and one 2h before
+	// that new episode's start (it moves the new start back, not its id).
+	for r := range rounds {
+		var ss []signIn
+		for _, p := range all[r*pairs : (r+1)*pairs] {
+			ss = append(ss, sighting(p, p.first.Add(-2*time.Hour)), sighting(p, p.reopened), sighting(p, p.reopened.Add(-2*time.Hour)))
+		}
+		race([]string{body(ss...)})
+	}
 	runOutbox(t, a)
 	runOutbox(t, b)
-	got := rx.DeliveredIDs()
-	if len(got) != len(want) {
-		t.Errorf("%d distinct alerts; want %d", len(got), len(want))
-	}
-	for _, id := range got {
-		if !want[id] {
-			t.Errorf("unexpected alert %s", id)
+
+	want := map[string]string{} // alert id → user
+	for _, p := range all {
+		want[alert.ID(p.user, theirs, p.first)] = p.user
+		want[alert.ID(p.user, theirs, p.reopened)] = p.user
+		got, err := store.GetPair(context.Background(), p.user, theirs)
+		if err != nil || !got.Exists {
+			t.Errorf("pair %s: exists=%v err=%v", p.user, got.Exists, err)
+			continue
 		}
+		st := got.State
+		if !st.EpisodeID.Equal(p.reopened) || !st.EpisodeStart.Equal(p.reopened.Add(-2*time.Hour)) || !st.LastSeen.Equal(p.reopened) {
+			t.Errorf("pair %s: episode %v start %v last seen %v; want episode %v start %v last seen %v", p.user,
+				st.EpisodeID, st.EpisodeStart, st.LastSeen, p.reopened, p.reopened.Add(-2*time.Hour), p.reopened)
+		}
+	}
+	perUser := map[string]int{}
+	for _, e := range delivered(t, rx) {
+		if want[e.Data.AlertID] != e.Data.UserPrincipalName || e.Data.RiskLevelAggregated != "high" {
+			t.Errorf("unexpected alert %s for %s (risk %s)", e.Data.AlertID, e.Data.UserPrincipalName, e.Data.RiskLevelAggregated)
+		}
+		perUser[e.Data.UserPrincipalName]++
+	}
+	for _, p := range all {
+		if perUser[p.user] != 2 {
+			t.Errorf("%s got %d distinct alerts; want 2 (one per episode)", p.user, perUser[p.user])
+		}
+	}
+	if got := len(rx.DeliveredIDs()); got != len(want) {
+		t.Errorf("%d distinct alerts; want %d", got, len(want))
 	}
 	assertOnePostEach(t, rx)
 }
@@ -366,15 +484,37 @@ func TestFailedStorageFailsTheInvocationAndTheResentBatchRecovers(t *testing.T) 
 
 func TestWrongStorageKeyFailsTheInvocation(t *testing.T) {
 	_, env := webhookEnv(t, nil)
-	env["BaselineStorage"] = strings.Replace(emu.ConnectionString(), "AccountKey=Eby8", "AccountKey=AAAA", 1)
+	key := make([]byte, 64)
+	_, _ = rand.Read(key)
+	wrongKey := base64.StdEncoding.EncodeToString(key)
+	env["BaselineStorage"] = strings.Replace(emu.ConnectionString(), "AccountKey="+azurite.AccountKey, "AccountKey="+wrongKey, 1)
+	if !strings.Contains(env["BaselineStorage"], wrongKey) {
+		t.Fatal("the connection string holds no account key to replace")
+	}
 	h := start(t, merge(env, tables()))
 	r := send(t, h, []string{body(signIn{user: "auth@contoso.example", home: ours, resource: theirs, risk: "low", at: time.Now().Add(-time.Minute)})})
 	if r.OK() {
 		t.Fatalf("an auth failure must fail the invocation so an operator can fix it while the Event Hub keeps the data: %v", r.Logs)
 	}
-	if strings.Contains(h.Logs(), "AccountKey") {
-		t.Error("the connection string's key reached the logs")
+	if logLine(h, "invocation failed") == "" {
+		t.Fatal("the failed invocation was not logged")
 	}
+	logs := h.Logs() + strings.Join(r.Logs, "\n")
+	for name, secret := range map[string]string{"the key used": wrongKey, "the development account's key": azurite.AccountKey} {
+		if leak := secretFragment(logs, secret, 12); leak != "" {
+			t.Errorf("%s reached the logs (%q)", name, leak)
+		}
+	}
+}
+
+// secretFragment returns a piece of secret, n bytes long, found in s, or "".
+func secretFragment(s, secret string, n int) string {
+	for i := 0; i+n <= len(secret); i++ {
+		if strings.Contains(s, secret[i:i+n]) {
+			return secret[i : i+n]
+		}
+	}
+	return ""
 }
 
 func TestBadInputIsSkippedWithoutFailingTheBatch(t *testing.T) {
@@ -394,6 +534,45 @@ func TestBadInputIsSkippedWithoutFailingTheBatch(t *testing.T) {
 		t.Fatalf("undecodable envelope: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// TestUndecodableEventsAreCompletedAndNothingStored: the host would re-send
+// an events binding that cannot be read forever, holding its partition, so
+// the invocation completes, the problem is logged, and nothing is stored.
+func TestUndecodableEventsAreCompletedAndNothingStored(t *testing.T) {
+	for name, events := range map[string]string{
+		"a string holding broken JSON": `"[not json"`,
+		"a number":                     `42`,
+		"a string holding a string":    `"\"records\""`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			rx, env := webhookEnv(t, nil)
+			env = merge(env, tables())
+			h := start(t, env)
+			req := `{"Data":{"events":` + events + `},"Metadata":{"PartitionContext":{"PartitionId":"0"}}}`
+			r, err := hostsim.Invoke(context.Background(), client, h.BaseURL, "CrossTenantSignIns", []byte(req))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.OK() {
+				t.Fatalf("status %d: the host would re-send this batch forever: %v", r.Status, r.Logs)
+			}
+			if !strings.Contains(strings.Join(r.Logs, " "), "undecodable") {
+				t.Errorf("reply logs %v do not say the events were undecodable", r.Logs)
+			}
+			if line := logLine(h, "undecodable"); !strings.Contains(line, `"level":"ERROR"`) {
+				t.Errorf("no error-level log line for the skipped batch: %q", line)
+			}
+			for _, table := range []string{env["BASELINE_TABLE"], env["ALERTS_TABLE"]} {
+				if n := rowCount(t, table); n != 0 {
+					t.Errorf("%d rows stored in %s", n, table)
+				}
+			}
+			if n := len(rx.Attempts()); n != 0 {
+				t.Errorf("%d webhook POSTs", n)
+			}
+		})
+	}
 }
 
 func TestSIGTERMFinishesTheInvocationInFlight(t *testing.T) {
@@ -460,6 +639,24 @@ func TestVersionPrintsVersionAndCommit(t *testing.T) {
 	}
 }
 
+// logLine returns the first line of the handler's logs holding substr, or
+// "" when none has come within a few seconds (the logs reach us through a
+// pipe, possibly after the reply).
+func logLine(h *hostsim.Handler, substr string) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for line := range strings.Lines(h.Logs()) {
+			if strings.Contains(line, substr) {
+				return line
+			}
+		}
+		if time.Now().After(deadline) {
+			return ""
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func tail(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -468,22 +665,46 @@ func tail(s string, n int) string {
 }
 
 func TestAnEntityStorageRejectsIsSkippedAndTheRestProcessed(t *testing.T) {
-	rx, env := webhookEnv(t, nil)
-	h := start(t, merge(env, tables()))
-	at := time.Now().Add(-time.Minute)
-	huge := strings.Repeat("x", 3000) + "@contoso.example" // over the 1 KiB key limit
-	r := send(t, h, []string{body(
-		signIn{user: huge, home: ours, resource: theirs, risk: "high", at: at},
-		signIn{user: "fine@contoso.example", home: ours, resource: theirs, risk: "high", at: at},
-	)})
-	if !r.OK() {
-		t.Fatalf("one entity's content failed the batch (it would be re-sent forever): %d %v", r.Status, r.Logs)
+	tests := []struct {
+		name string
+		bad  signIn
+		// wantInLog is in the rejection's log line: the service's status
+		// shows the request reached it.
+		wantInLog string
+	}{
+		{"a key over the 1 KiB limit, refused before it is sent",
+			signIn{user: strings.Repeat("x", 3000) + "@contoso.example", home: ours, resource: theirs, risk: "high"}, ""},
+		// The home tenant is a property of the pair row: the service
+		// refuses a string property over 64 KiB (400 PropertyValueTooLarge).
+		{"a property over 64 KiB, refused by the storage service",
+			signIn{user: "big-home@contoso.example", home: strings.Repeat("h", 70<<10), resource: theirs, risk: "high"}, "400"},
 	}
-	if got := rx.DeliveredIDs(); len(got) != 1 {
-		t.Errorf("%d alerts; want 1 for the good record", len(got))
-	}
-	if !strings.Contains(h.Logs(), "rejected by storage") {
-		t.Error("the rejected sighting was not logged")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rx, env := webhookEnv(t, nil)
+			env = merge(env, tables())
+			h := start(t, env)
+			at := time.Now().Add(-time.Minute)
+			bad, good := tt.bad, signIn{user: "fine@contoso.example", home: ours, resource: theirs, risk: "high", at: at}
+			bad.at = at
+			r := send(t, h, []string{body(bad, good)})
+			if !r.OK() {
+				t.Fatalf("one entity's content failed the batch (it would be re-sent forever): %d %v", r.Status, r.Logs)
+			}
+			got := rx.DeliveredIDs()
+			if want := alert.ID(good.user, theirs, at.UTC().Truncate(100*time.Nanosecond)); len(got) != 1 || got[0] != want {
+				t.Errorf("alerts %v; want the good record's %s alone", got, want)
+			}
+			line := logLine(h, "sighting rejected by storage")
+			if line == "" {
+				t.Error("the rejected sighting was not logged")
+			} else if !strings.Contains(line, tt.wantInLog) {
+				t.Errorf("the rejection log lacks %q: %s", tt.wantInLog, line)
+			}
+			if p, err := openStore(t, env).GetPair(context.Background(), "fine@contoso.example", theirs); err != nil || !p.Exists {
+				t.Errorf("the good record's pair was not stored: exists=%v err=%v", p.Exists, err)
+			}
+		})
 	}
 }
 

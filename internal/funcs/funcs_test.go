@@ -198,7 +198,9 @@ func TestHandlerDecodesALargeBatchCompletely(t *testing.T) {
 		return Result{Logs: []string{"processed"}}
 	}})
 
-	req := httptest.NewRequest("POST", "/Ok", largeHostRequest(events, pad, prefix, suffix))
+	body, size := largeHostRequest(events, pad, prefix, suffix)
+	req := httptest.NewRequest("POST", "/Ok", body)
+	req.ContentLength = size // the host announces it
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if res := rec.Result(); res.StatusCode != http.StatusOK || !called {
@@ -211,26 +213,30 @@ func TestHandlerDecodesALargeBatchCompletely(t *testing.T) {
 
 // largeHostRequest streams {"Data":{"events":"<events, JSON-encoded
 // twice>"},"Metadata":{...}} where event i is prefix(i), pad 'a' bytes, and
-// suffix. 'a' needs no escaping at either level, so only the short pieces
-// around it are escaped here.
-func largeHostRequest(events, pad int, prefix func(int) string, suffix string) io.Reader {
+// suffix; size is its length. 'a' needs no escaping at either level, so
+// only the short pieces around it are escaped here.
+func largeHostRequest(events, pad int, prefix func(int) string, suffix string) (body io.Reader, size int64) {
 	esc := func(s string) string { // a JSON string's content, without its quotes
 		b, _ := json.Marshal(s)
 		return string(b[1 : len(b)-1])
 	}
-	parts := []io.Reader{strings.NewReader(`{"Data":{"events":"` + esc("["))}
-	for i := range events {
-		sep := ""
-		if i > 0 {
-			sep = esc(",")
-		}
-		parts = append(parts,
-			strings.NewReader(sep+esc(`"`+esc(prefix(i)))),
-			&zeros{n: pad},
-			strings.NewReader(esc(esc(suffix)+`"`)))
+	var parts []io.Reader
+	text := func(s string) {
+		parts = append(parts, strings.NewReader(s))
+		size += int64(len(s))
 	}
-	parts = append(parts, strings.NewReader(esc("]")+`"},"Metadata":{"PartitionContext":{"PartitionId":"0"},"SequenceNumberArray":"[1]"}}`))
-	return io.MultiReader(parts...)
+	text(`{"Data":{"events":"` + esc("["))
+	for i := range events {
+		if i > 0 {
+			text(esc(","))
+		}
+		text(esc(`"` + esc(prefix(i))))
+		parts = append(parts, &zeros{n: pad})
+		size += int64(pad)
+		text(esc(esc(suffix) + `"`))
+	}
+	text(esc("]") + `"},"Metadata":{"PartitionContext":{"PartitionId":"0"},"SequenceNumberArray":"[1]"}}`)
+	return io.MultiReader(parts...), size
 }
 
 // zeros yields n 'a' bytes without allocating them up front.

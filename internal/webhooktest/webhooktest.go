@@ -26,6 +26,7 @@ type Attempt struct {
 	Status    int // what the receiver answered
 	Verified  bool
 	Timestamp string // webhook-timestamp
+	Signature string // webhook-signature
 }
 
 // Receiver is a running webhook endpoint.
@@ -111,7 +112,8 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 			status, retryAfter = s, ra
 		}
 	}
-	r.attempts = append(r.attempts, Attempt{ID: id, At: time.Now(), Status: status, Verified: verified, Timestamp: req.Header.Get("webhook-timestamp")})
+	r.attempts = append(r.attempts, Attempt{ID: id, At: time.Now(), Status: status, Verified: verified,
+		Timestamp: req.Header.Get("webhook-timestamp"), Signature: req.Header.Get("webhook-signature")})
 	if status/100 == 2 {
 		r.all = append(r.all, body)
 		if r.ok[id] == 0 {
