@@ -5,7 +5,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 AZURITE := node_modules/.bin/azurite-table
 
-.PHONY: all build run test bench fuzz package tools clean
+.PHONY: all build run test race bench fuzz package tools clean
 
 all: build
 
@@ -27,6 +27,10 @@ run: tools
 test: tools
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Every test with the race detector, the handler processes of the end-to-end tests included.
+race: tools
+	GOFLAGS=-race $(GO) test -race -count=1 -timeout 30m ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

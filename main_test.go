@@ -120,6 +120,11 @@ func start(t *testing.T, env map[string]string) *hostsim.Handler {
 		default:
 			h.Kill()
 		}
+		// With GOFLAGS=-race the handler itself is built with the race
+		// detector, which reports on its stderr.
+		if strings.Contains(h.Logs(), "DATA RACE") {
+			t.Errorf("the handler reported a data race:\n%s", h.Logs())
+		}
 		if t.Failed() {
 			t.Logf("handler logs:\n%s", tail(h.Logs(), 6000))
 		}
