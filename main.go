@@ -117,7 +117,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		logger.Error("listen failed", "err", err)
 		return 1
 	}
-	app, err := newApp(cfg, logger, getenv)
+	app, err := newApp(cfg, logger, getenv, stderr)
 	if err != nil {
 		logger.Error("start-up failed", "err", err)
 		ln.Close()
@@ -164,12 +164,12 @@ type app struct {
 	outbox    *outbox.Outbox
 }
 
-func newApp(cfg config.Config, logger *slog.Logger, getenv func(string) string) (*app, error) {
+func newApp(cfg config.Config, logger *slog.Logger, getenv func(string) string, stderr io.Writer) (*app, error) {
 	store, err := baseline.Open(cfg.Storage, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open storage: %w", err)
 	}
-	fail := failpoints(getenv("TENANTWATCH_FAILPOINTS"), os.Stderr)
+	fail := failpoints(getenv("TENANTWATCH_FAILPOINTS"), stderr)
 	ob := &outbox.Outbox{
 		Store:     store,
 		Notifier:  alert.NewLogNotifier(logger),
