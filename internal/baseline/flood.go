@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -55,6 +56,10 @@ func (s *Store) addToHour(ctx context.Context, now time.Time, change func(int) (
 		return false, err
 	}
 	defer cancel()
+	// Each write carries a token: azcore retries a write whose answer was
+	// lost, the retry then fails against our own write, and the re-read
+	// must not apply the change a second time.
+	token := rand.Text()
 	var lastErr error
 	for range maxFloodAttempts {
 		resp, err := s.alerts.GetEntity(ctx, floodPartition, hour, nil)
@@ -71,12 +76,20 @@ func (s *Store) addToHour(ctx context.Context, now time.Time, change func(int) (
 			if err != nil {
 				return false, fmt.Errorf("baseline: get hour count: %w", err)
 			}
+			if lastErr != nil {
+				if op, _ := r.str("Op"); op == token {
+					return true, nil // our earlier write landed
+				}
+			}
 		}
 		next, write := change(count)
 		if !write {
 			return false, nil
 		}
 		e := newEntity(floodPartition, hour)
+		if err := e.setString("Op", token); err != nil {
+			return false, fmt.Errorf("baseline: hour count: %w", err)
+		}
 		if err := e.setInt32("Count", next); err != nil {
 			return false, fmt.Errorf("baseline: hour count: %w", err)
 		}

@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,5 +55,48 @@ func TestTakeHourSlotCountsAcrossRacersAndHours(t *testing.T) {
 	due, err := s.DueAlerts(ctx, hour.Add(48*time.Hour), 100)
 	if err != nil || len(due) != 0 {
 		t.Errorf("hour counters show up as due alerts: %v %v", due, err)
+	}
+}
+
+// TestHourCountChangesOnceWhenAzcoreRetriesACommittedWrite: a write whose
+// answer was lost is retried by azcore and refused against our own write;
+// the re-read must not apply the change twice, either way.
+func TestHourCountChangesOnceWhenAzcoreRetriesACommittedWrite(t *testing.T) {
+	ctx := context.Background()
+	hour := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	const limit = 3
+
+	cfg := testConfig(t)
+	plain := openStore(t, cfg)
+	for range limit {
+		if ok, err := plain.TakeHourSlot(ctx, hour, limit); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+	}
+	cfg.Transport = &commitThenFail{methods: []string{http.MethodPut}}
+	if err := openStore(t, cfg).ReleaseHourSlot(ctx, hour); err != nil {
+		t.Fatal(err)
+	}
+	granted := 0
+	for range 5 {
+		if ok, err := plain.TakeHourSlot(ctx, hour, limit); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			granted++
+		}
+	}
+	if granted != 1 {
+		t.Errorf("one release granted %d more slots; want 1", granted)
+	}
+
+	cfg = testConfig(t)
+	cfg.Transport = &commitThenFail{methods: []string{http.MethodPost}}
+	s := openStore(t, cfg)
+	later := hour.Add(time.Hour)
+	if ok, err := s.TakeHourSlot(ctx, later, 2); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if ok, err := s.TakeHourSlot(ctx, later, 2); !ok || err != nil {
+		t.Errorf("the second card of a 2-card hour was refused (%v): one card took two slots", err)
 	}
 }
