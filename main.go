@@ -101,7 +101,7 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := config.Load(getenv)
 	logger := newLogger(stdout, cfg.LogLevel)
-	if cfg.Port == "" && getenv(config.EnvPort) == "" {
+	if cfg.Port == "" {
 		err = errors.Join(err, fmt.Errorf("%s is not set: the Functions host sets it (use `make run` to try the handler locally)", config.EnvPort))
 	}
 	if err != nil {
@@ -171,12 +171,13 @@ func newApp(cfg config.Config, logger *slog.Logger, getenv func(string) string, 
 	}
 	fail := failpoints(getenv("TENANTWATCH_FAILPOINTS"), stderr)
 	ob := &outbox.Outbox{
-		Store:     store,
-		Notifier:  alert.NewLogNotifier(logger),
-		Schedule:  cfg.RetrySchedule,
-		Lease:     cfg.Lease,
-		Logger:    logger,
-		Failpoint: fail,
+		Store:          store,
+		Notifier:       alert.NewLogNotifier(logger),
+		Schedule:       cfg.RetrySchedule,
+		Lease:          cfg.Lease,
+		AttemptTimeout: cfg.Webhook.Timeout,
+		Logger:         logger,
+		Failpoint:      fail,
 	}
 	if cfg.HasWebhook {
 		n, err := alert.NewNotifier(cfg.Webhook, nil, logger)

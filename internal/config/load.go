@@ -76,8 +76,8 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := c.Policy.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("detection settings: %w", err))
 	}
-	if c.Lease <= 0 {
-		bad(EnvAlertLease, errors.New("must be positive"))
+	if c.Lease < time.Second {
+		bad(EnvAlertLease, errors.New("must be at least 1s"))
 	}
 
 	// Storage.

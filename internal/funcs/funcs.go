@@ -118,7 +118,10 @@ func decodeRequest(r io.Reader, size int64) (Invocation, error) {
 		Data     map[string]json.RawMessage `json:"Data"`
 		Metadata map[string]json.RawMessage `json:"Metadata"`
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, max(0, min(size, MaxBodyBytes))+bytes.MinRead))
+	// Trust the announced size only so far: past this the buffer grows as
+	// bytes actually arrive.
+	const presize = 64 << 20
+	buf := bytes.NewBuffer(make([]byte, 0, max(0, min(size, presize))+bytes.MinRead))
 	if _, err := buf.ReadFrom(r); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

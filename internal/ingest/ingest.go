@@ -39,9 +39,10 @@ type Store interface {
 	CountTenants(ctx context.Context, user string) (int, error)
 }
 
-// Deliverer makes an alert's first delivery attempt.
+// Deliverer makes an alert's first delivery attempt, if it can start by
+// the given time.
 type Deliverer interface {
-	Deliver(ctx context.Context, a baseline.Alert) error
+	DeliverBy(ctx context.Context, a baseline.Alert, startBy time.Time) error
 }
 
 // Failpoint names, hit between the steps whose interruption matters.
@@ -136,7 +137,9 @@ func (p *Processor) Process(ctx context.Context, bodies [][]byte) (Stats, error)
 	// A sighting is judged against the learning start as it stood when it
 	// arrived: the store's, moved back by the sightings before it (and by
 	// itself). So where the Event Hub cut the batches never changes a
-	// decision, and a replay in the same order decides the same way.
+	// decision, and a replay in the same order decides the same way. (A
+	// batch re-sent after failing part-way finds its own earliest sighting
+	// already recorded: decisions use the state that has arrived.)
 	stored, ok, err := p.Store.LearningStart(ctx)
 	if err != nil {
 		return st, fmt.Errorf("read learning start: %w", err)
@@ -395,7 +398,7 @@ func (p *Processor) deliver(ctx context.Context, alerts []baseline.Alert) {
 				p.Logger.Info("inline delivery budget spent; left to the outbox", "alertId", a.ID)
 				return
 			}
-			if err := p.Outbox.Deliver(ctx, a); err != nil {
+			if err := p.Outbox.DeliverBy(ctx, a, deadline); err != nil {
 				// Busy, held by the flood guard, or storage trouble: the
 				// row is pending and the AlertOutbox timer will see to it.
 				p.Logger.Info("inline delivery left to the outbox", "alertId", a.ID, "reason", err)

@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/internal/alert"
 	"github.com/tenantwatch/tenantwatch/internal/azurite"
 	"github.com/tenantwatch/tenantwatch/internal/azurite/azuritetest"
 	"github.com/tenantwatch/tenantwatch/internal/baseline"
 	"github.com/tenantwatch/tenantwatch/internal/detect"
+	"github.com/tenantwatch/tenantwatch/internal/outbox"
 )
 
 // These tests run the processor on the real store (Azurite) and record the
@@ -32,7 +34,7 @@ type recorder struct {
 	alerts []baseline.Alert
 }
 
-func (r *recorder) Deliver(_ context.Context, a baseline.Alert) error {
+func (r *recorder) DeliverBy(_ context.Context, a baseline.Alert, _ time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.alerts = append(r.alerts, a)
@@ -226,5 +228,54 @@ func TestWhereBatchesAreCutNeverChangesADecision(t *testing.T) {
 	// z arrives after y moved learning back to day 0, so day 15 is past it.
 	if fmt.Sprint(whole) != "[z@x.example]" {
 		t.Errorf("alerts %v; want [z@x.example]", whole)
+	}
+}
+
+type instant struct{}
+
+func (instant) Send(context.Context, alert.Envelope, time.Time) alert.Result {
+	return alert.Result{Delivered: true, Status: 202}
+}
+
+// TestInlineDeliveryNeverWaitsPastItsBudget: several batches on one
+// instance share the Teams pacing; none may queue its reply behind it for
+// longer than its inline budget (the rest is the timer's).
+func TestInlineDeliveryNeverWaitsPastItsBudget(t *testing.T) {
+	p0, _ := newProcessor(t, detect.DefaultPolicy(), day0)
+	store := p0.Store.(*baseline.Store)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ob := &outbox.Outbox{Store: store, Notifier: instant{}, Schedule: []time.Duration{time.Minute}, Logger: log, MinInterval: 300 * time.Millisecond}
+	const batches, perBatch = 8, 4
+	budget := 200 * time.Millisecond
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		slowest time.Duration
+	)
+	for b := range batches {
+		var alerts []baseline.Alert
+		for i := range perBatch {
+			a := baseline.Alert{ID: fmt.Sprintf("a%d-%d", b, i), User: fmt.Sprintf("u%d-%d@x.example", b, i), ResourceTenant: theirs,
+				EpisodeID: day0, State: baseline.AlertPending, NextAttemptAt: day0, CreatedAt: day0, Payload: []byte(`{"data":{}}`)}
+			_, stored, err := store.ClaimAlert(context.Background(), a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alerts = append(alerts, stored)
+		}
+		p := &Processor{Outbox: ob, Logger: log, InlineBudget: budget}
+		wg.Go(func() {
+			start := time.Now()
+			p.deliver(context.Background(), alerts)
+			mu.Lock()
+			slowest = max(slowest, time.Since(start))
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	// The budget bounds when attempts start; one attempt (instant here, but
+	// with its storage writes) may still be under way when it ends.
+	if slowest > budget+2*time.Second {
+		t.Errorf("inline delivery held a batch's reply %v; budget %v", slowest, budget)
 	}
 }

@@ -79,6 +79,9 @@ type Outbox struct {
 	// MinInterval spaces this process's POSTs (Teams throttles above about
 	// four requests a second).
 	MinInterval time.Duration
+	// AttemptTimeout is the notifier's per-attempt timeout: an attempt is
+	// only started with at least this much of its lease left.
+	AttemptTimeout time.Duration
 
 	paceMu   sync.Mutex
 	nextPost time.Time
@@ -90,16 +93,32 @@ var ErrBusy = errors.New("alert is leased or no longer pending")
 // ErrHeld means the flood guard held the alert for the next digest.
 var ErrHeld = errors.New("alert held for the hour's digest")
 
+// ErrDeferred means the attempt was not made now and is left to the timer.
+var ErrDeferred = errors.New("attempt deferred to the outbox timer")
+
 // Deliver makes one attempt for a, if it is pending and not leased, and
 // records the outcome. It returns nil when the attempt was made and
 // recorded, whatever the webhook said; ErrBusy when someone else holds the
 // alert; ErrHeld when the flood guard held it for a digest.
 func (o *Outbox) Deliver(ctx context.Context, a baseline.Alert) error {
-	_, err := o.deliver(ctx, a)
+	_, err := o.deliver(ctx, a, time.Time{})
 	return err
 }
 
-func (o *Outbox) deliver(ctx context.Context, a baseline.Alert) (baseline.Alert, error) {
+// DeliverBy is Deliver for a caller that must not wait past startBy (a
+// batch's inline budget): an attempt that cannot start by then is left to
+// the timer, and ErrDeferred returned.
+func (o *Outbox) DeliverBy(ctx context.Context, a baseline.Alert, startBy time.Time) error {
+	_, err := o.deliver(ctx, a, startBy)
+	return err
+}
+
+func (o *Outbox) deliver(ctx context.Context, a baseline.Alert, startBy time.Time) (baseline.Alert, error) {
+	// Queue for this process's turn to post before taking the lease, so the
+	// lease covers the attempt and not the queue.
+	if err := o.pace(ctx, startBy); err != nil {
+		return a, err
+	}
 	now := o.now()
 	leased, ok, err := o.Store.AcquireLease(ctx, a, now, o.lease(), rand.Text())
 	if err != nil {
@@ -134,19 +153,37 @@ func (o *Outbox) deliver(ctx context.Context, a baseline.Alert) (baseline.Alert,
 		}
 	}
 
-	// Delays count from the attempt itself, not from when it was leased.
-	o.pace(ctx)
+	// The lease must outlast the attempt, or another instance could take the
+	// alert while the POST is open. Slow storage can eat into it: then give
+	// the alert back untried.
 	attemptAt := o.now()
+	if o.AttemptTimeout > 0 && leased.LeaseUntil.Sub(attemptAt) < o.AttemptTimeout {
+		log.Warn("too little of the lease left for an attempt; left to the next run", "leaseUntil", leased.LeaseUntil)
+		if slot {
+			o.releaseSlot(ctx, log, now)
+		}
+		stored, err := o.record(ctx, leased)
+		if err != nil {
+			return a, err
+		}
+		return stored, ErrDeferred
+	}
 	res := o.Notifier.Send(ctx, env, attemptAt)
 	o.hit(FailAfterPost)
-	if slot && !res.Delivered {
-		// The hour's budget counts cards people saw, not attempts.
-		if err := o.Store.ReleaseHourSlot(context.WithoutCancel(ctx), now); err != nil {
-			log.Warn("flood guard: slot of a failed attempt not given back", "err", err)
-		}
-	}
 	o.outcome(log, &leased, res, attemptAt)
-	return o.record(ctx, leased)
+	stored, err := o.record(ctx, leased)
+	// The hour's budget counts cards people saw. Only a refusal proves the
+	// card was not posted; a timeout may have been accepted.
+	if slot && !res.Delivered && res.Status != 0 {
+		o.releaseSlot(ctx, log, now)
+	}
+	return stored, err
+}
+
+func (o *Outbox) releaseSlot(ctx context.Context, log *slog.Logger, takenAt time.Time) {
+	if err := o.Store.ReleaseHourSlot(context.WithoutCancel(ctx), takenAt); err != nil {
+		log.Warn("flood guard: slot of a failed attempt not given back", "err", err)
+	}
 }
 
 // outcome applies one attempt's result to the alert row.
@@ -173,10 +210,14 @@ func (o *Outbox) outcome(log *slog.Logger, a *baseline.Alert, res alert.Result, 
 	}
 }
 
-// pace waits until this process may POST again.
-func (o *Outbox) pace(ctx context.Context) {
+// pace waits for this process's next turn to POST. With a startBy, it
+// takes no turn that would start later, and returns ErrDeferred.
+func (o *Outbox) pace(ctx context.Context, startBy time.Time) error {
 	if o.MinInterval <= 0 {
-		return
+		if !startBy.IsZero() && time.Now().After(startBy) {
+			return ErrDeferred
+		}
+		return nil
 	}
 	o.paceMu.Lock()
 	now := time.Now()
@@ -184,11 +225,19 @@ func (o *Outbox) pace(ctx context.Context) {
 	if o.nextPost.After(now) {
 		at = o.nextPost
 	}
+	if !startBy.IsZero() && at.After(startBy) {
+		o.paceMu.Unlock()
+		return ErrDeferred
+	}
 	o.nextPost = at.Add(o.MinInterval)
 	o.paceMu.Unlock()
+	t := time.NewTimer(at.Sub(now))
+	defer t.Stop()
 	select {
-	case <-time.After(at.Sub(now)):
+	case <-t.C:
+		return nil
 	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -234,7 +283,9 @@ func (o *Outbox) RunDue(ctx context.Context) (RunStats, error) {
 			break
 		}
 		if a.Digest == heldForDigest && o.Digest != nil {
+			mu.Lock() // workers append to held too
 			held = append(held, a)
+			mu.Unlock()
 			continue
 		}
 		sem <- struct{}{}
@@ -244,7 +295,7 @@ func (o *Outbox) RunDue(ctx context.Context) (RunStats, error) {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			stored, err := o.deliver(ctx, a)
+			stored, err := o.deliver(ctx, a, time.Time{})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -252,7 +303,7 @@ func (o *Outbox) RunDue(ctx context.Context) (RunStats, error) {
 				st.Attempted++
 			case errors.Is(err, ErrHeld):
 				held = append(held, stored)
-			case errors.Is(err, ErrBusy):
+			case errors.Is(err, ErrBusy), errors.Is(err, ErrDeferred):
 				st.Busy++
 			default:
 				st.Errors++
@@ -288,6 +339,9 @@ func (o *Outbox) concurrency() int {
 // digest leases the held alerts, posts one card listing them and records
 // the outcome on each listed alert.
 func (o *Outbox) digest(ctx context.Context, held []baseline.Alert) int {
+	if o.pace(ctx, time.Time{}) != nil { // before the leases, as for a card
+		return 0
+	}
 	now := o.now()
 	token := rand.Text()
 	var (
@@ -310,7 +364,6 @@ func (o *Outbox) digest(ctx context.Context, held []baseline.Alert) int {
 	if len(leased) == 0 {
 		return 0
 	}
-	o.pace(ctx)
 	attemptAt := o.now()
 	res, listed := o.Digest.SendDigest(ctx, envs, o.MaxPerHour, attemptAt)
 	o.hit(FailAfterPost)

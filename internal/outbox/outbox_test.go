@@ -334,3 +334,78 @@ func TestRunDueStopsStartingAttemptsWhenItsBudgetIsSpent(t *testing.T) {
 		t.Errorf("the next run found %d due (%v); want the 5 left", st.Due, err)
 	}
 }
+
+// TestRunDueMixesHeldAndFreshAlertsSafely: alerts held earlier and alerts
+// RunDue's worker holds now end in one digest list (run with -race).
+func TestRunDueMixesHeldAndFreshAlertsSafely(t *testing.T) {
+	s := newStore(t)
+	start := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	ok := alert.Result{Delivered: true, Status: 202}
+	n := &teams{scripted: scripted{results: []alert.Result{ok}}, digest: ok}
+	clk := &clock{t: start}
+	o := &Outbox{Store: s, Notifier: n, Digest: n, MaxPerHour: 1, Schedule: []time.Duration{time.Minute},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.now, Rand: func() float64 { return 0.5 }}
+	if err := o.Deliver(context.Background(), pendingFor(t, s, "a0@x.example", start)); err != nil {
+		t.Fatal(err) // the hour's one card
+	}
+	for i := range 20 {
+		a := pendingFor(t, s, fmt.Sprintf("b%02d@x.example", i), start)
+		if i%2 == 0 {
+			if err := o.Deliver(context.Background(), a); !errors.Is(err, ErrHeld) {
+				t.Fatalf("want held, got %v", err)
+			}
+		}
+	}
+	o.MinInterval = time.Millisecond // paced, as for Teams: one worker beside the loop
+	clk.t = start.Add(time.Minute)
+	st, err := o.RunDue(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Due != 20 || st.Held != 20 || st.Digested != 20 {
+		t.Errorf("stats %+v; want all 20 due alerts held and digested", st)
+	}
+}
+
+type countingByID struct {
+	mu   sync.Mutex
+	byID map[string]int
+}
+
+func (c *countingByID) Send(_ context.Context, env alert.Envelope, _ time.Time) alert.Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byID[env.Data.AlertID]++
+	return alert.Result{Delivered: true, Status: 202}
+}
+
+// TestALeaseNeverRunsOutWhileWaitingToPost: attempts queued behind the
+// pacing of one instance must not hold leases a second instance then takes
+// over, or one alert is posted twice with no crash and no timeout.
+func TestALeaseNeverRunsOutWhileWaitingToPost(t *testing.T) {
+	s := newStore(t)
+	start := time.Now().Add(-time.Minute).UTC()
+	var alerts []baseline.Alert
+	for i := range 8 {
+		alerts = append(alerts, pendingFor(t, s, fmt.Sprintf("q%d@x.example", i), start))
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	na, nb := &countingByID{byID: map[string]int{}}, &countingByID{byID: map[string]int{}}
+	const lease = 1500 * time.Millisecond
+	a := &Outbox{Store: s, Notifier: na, Schedule: []time.Duration{time.Minute}, Lease: lease, Logger: log, MinInterval: 300 * time.Millisecond}
+	b := &Outbox{Store: s, Notifier: nb, Schedule: []time.Duration{time.Minute}, Lease: lease, Logger: log, MinInterval: 300 * time.Millisecond}
+	var wg sync.WaitGroup
+	for _, al := range alerts {
+		wg.Go(func() { _ = a.Deliver(context.Background(), al) })
+	}
+	time.Sleep(lease + 200*time.Millisecond)
+	if _, err := b.RunDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for _, al := range alerts {
+		if n := na.byID[al.ID] + nb.byID[al.ID]; n != 1 {
+			t.Errorf("%s posted %d times (A %d, B %d); want 1", al.ID, n, na.byID[al.ID], nb.byID[al.ID])
+		}
+	}
+}
