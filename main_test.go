@@ -729,3 +729,26 @@ func TestTestAlertPostsAClearlyMarkedSignedSample(t *testing.T) {
 		t.Errorf("test alert %+v (%v); output %q", msg.Data, err, out.String())
 	}
 }
+
+func TestWithoutAWebhookEachAlertIsAStructuredWarningLine(t *testing.T) {
+	env := merge(tables(), map[string]string{"BaselineStorage": emu.ConnectionString(), "LEARNING_PERIOD": "0"})
+	h := start(t, env)
+	if r := send(t, h, []string{risky("logged@contoso.example")}); !r.OK() {
+		t.Fatal(r.Status)
+	}
+	line := logLine(h, "risky first-seen cross-tenant sign-in")
+	var rec struct {
+		Level string         `json:"level"`
+		Alert alert.Envelope `json:"alert"`
+	}
+	if err := json.Unmarshal([]byte(line), &rec); err != nil {
+		t.Fatalf("no JSON warning line with the alert (%v): %q", err, line)
+	}
+	if rec.Level != "WARN" || rec.Alert.Type != alert.EventType || rec.Alert.Data.UserPrincipalName != "logged@contoso.example" ||
+		rec.Alert.Data.OtherTenantID != theirs {
+		t.Errorf("warning line = %+v", rec)
+	}
+	if r := runOutbox(t, h); !strings.Contains(strings.Join(r.Logs, " "), "due=0") {
+		t.Errorf("the logged alert is still due: %v", r.Logs)
+	}
+}
