@@ -140,20 +140,22 @@ func (p *Processor) Process(ctx context.Context, bodies [][]byte) (Stats, error)
 	// decision, and a replay in the same order decides the same way. (A
 	// batch re-sent after failing part-way finds its own earliest sighting
 	// already recorded: decisions use the state that has arrived.)
-	stored, ok, err := p.Store.LearningStart(ctx)
+	stored, known, err := p.Store.LearningStart(ctx)
 	if err != nil {
 		return st, fmt.Errorf("read learning start: %w", err)
 	}
 	learning := make([]time.Time, len(sightings))
-	running := stored
+	running, ok := stored, known
 	for i, s := range sightings {
 		if !ok || s.Time.Before(running) {
 			running, ok = s.Time, true
 		}
 		learning[i] = running
 	}
-	if _, err := p.Store.MoveLearningStartBack(ctx, running); err != nil {
-		return st, fmt.Errorf("record learning start: %w", err)
+	if !known || running.Before(stored) {
+		if _, err := p.Store.MoveLearningStartBack(ctx, running); err != nil {
+			return st, fmt.Errorf("record learning start: %w", err)
+		}
 	}
 
 	// One worker per pair keeps each pair's sightings in arrival order, so a
