@@ -2,14 +2,12 @@ package ingest
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/internal/azurite"
 	"github.com/tenantwatch/tenantwatch/internal/azurite/azuritetest"
 	"github.com/tenantwatch/tenantwatch/internal/baseline"
+	"github.com/tenantwatch/tenantwatch/internal/baseline/baselinetest"
 	"github.com/tenantwatch/tenantwatch/internal/detect"
 	"github.com/tenantwatch/tenantwatch/internal/outbox"
 )
@@ -60,23 +59,7 @@ var day0 = time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
 
 func newProcessor(t *testing.T, policy detect.Policy, now time.Time) (*Processor, *recorder) {
 	t.Helper()
-	id := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, t.Name())
-	if len(id) > 30 {
-		id = id[len(id)-30:]
-	}
-	id += strings.ToLower(rand.Text()[:8]) // a fresh store per call
-	s, err := baseline.Open(baseline.Config{
-		Connection:    baseline.Connection{ConnectionString: emu.ConnectionString()},
-		BaselineTable: "b" + id, AlertsTable: "a" + id, CreateTables: true,
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := baselinetest.Open(t, emu.ConnectionString())
 	rec := &recorder{}
 	return &Processor{Policy: policy, Store: s, Outbox: rec, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now: func() time.Time { return now }}, rec

@@ -17,6 +17,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/internal/azurite"
 	"github.com/tenantwatch/tenantwatch/internal/azurite/azuritetest"
 	"github.com/tenantwatch/tenantwatch/internal/baseline"
+	"github.com/tenantwatch/tenantwatch/internal/baseline/baselinetest"
 )
 
 // The store is the real one on Azurite; the notifier is scripted, since
@@ -50,27 +51,7 @@ var emu *azurite.Emulator
 
 func TestMain(m *testing.M) { os.Exit(azuritetest.Main(m, &emu)) }
 
-func newStore(t *testing.T) *baseline.Store {
-	t.Helper()
-	id := strings.ToLower(strings.ReplaceAll(t.Name(), "/", ""))
-	id = strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, id)
-	if len(id) > 40 {
-		id = id[len(id)-40:]
-	}
-	s, err := baseline.Open(baseline.Config{
-		Connection:    baseline.Connection{ConnectionString: emu.ConnectionString()},
-		BaselineTable: "b" + id, AlertsTable: "a" + id, CreateTables: true,
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func newStore(t *testing.T) *baseline.Store { return baselinetest.Open(t, emu.ConnectionString()) }
 
 func pending(t *testing.T, s *baseline.Store, at time.Time) baseline.Alert {
 	t.Helper()
