@@ -291,18 +291,24 @@ func carded(cards []string, user string) bool {
 	return false
 }
 
-// TestTeamsFloodGuardDigestsTheRestOfTheHour plays a Teams Workflows
-// webhook.
-func TestTeamsFloodGuardDigestsTheRestOfTheHour(t *testing.T) {
-	clearOfTheHourTurn(t)
-	rx := teamsReceiver(t, nil)
-	env := merge(tables(), map[string]string{
+// teamsEnv points a handler with fresh tables at a played Teams webhook
+// with a flood limit of 2 cards an hour.
+func teamsEnv(rx *webhooktest.Receiver, extra map[string]string) map[string]string {
+	return merge(tables(), map[string]string{
 		"BaselineStorage":      emu.ConnectionString(),
 		"LEARNING_PERIOD":      "0",
 		"ALERT_WEBHOOK_URL":    rx.URL,
 		"ALERT_WEBHOOK_FORMAT": "teams",
 		"ALERT_MAX_PER_HOUR":   "2",
-	})
+	}, extra)
+}
+
+// TestTeamsFloodGuardDigestsTheRestOfTheHour plays a Teams Workflows
+// webhook.
+func TestTeamsFloodGuardDigestsTheRestOfTheHour(t *testing.T) {
+	clearOfTheHourTurn(t)
+	rx := teamsReceiver(t, nil)
+	env := teamsEnv(rx, nil)
 	a, b := start(t, env), start(t, env) // the count is shared through storage
 	at := time.Now().UTC().Add(-time.Minute)
 	var users, events []string
@@ -406,14 +412,7 @@ func TestFloodGuardLeavesMachineWebhooksAlone(t *testing.T) {
 func TestTeamsFailedAttemptsDoNotUseUpTheHoursCards(t *testing.T) {
 	clearOfTheHourTurn(t)
 	rx := teamsReceiver(t, webhooktest.FailFirst(2, http.StatusServiceUnavailable, 0)) // Teams posts carry no webhook-id: the first 2 POSTs
-	env := merge(tables(), map[string]string{
-		"BaselineStorage":      emu.ConnectionString(),
-		"LEARNING_PERIOD":      "0",
-		"ALERT_WEBHOOK_URL":    rx.URL,
-		"ALERT_WEBHOOK_FORMAT": "teams",
-		"ALERT_MAX_PER_HOUR":   "2",
-		"ALERT_RETRY_SCHEDULE": "1s,1s,1s",
-	})
+	env := teamsEnv(rx, map[string]string{"ALERT_RETRY_SCHEDULE": "1s,1s,1s"})
 	h := start(t, env)
 	at := time.Now().UTC().Add(-time.Minute)
 	users := []string{"refused0@contoso.example", "refused1@contoso.example"}
